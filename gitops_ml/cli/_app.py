@@ -1,0 +1,224 @@
+"""The Click application: global options, output rendering, and the one place errors become
+output.
+
+Every command body is: parse arguments, call one core function, hand the result to
+:func:`emit`. Errors raised anywhere below are :class:`~gitops_ml.errors.GitopsMLError` and are
+translated to one line (or a JSON envelope, or a GitHub annotation) in :func:`main`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..errors import ExitCode, GitopsMLError
+
+ENVELOPE_VERSION = 1
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass
+class State:
+    output: str = "text"
+    traceback: bool = False
+    repo: str | None = None
+    command: str = ""
+
+
+_state = State()
+
+
+def state() -> State:
+    return _state
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Results are frozen dataclasses; this turns them (and paths, enums, tuples) into JSON."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        to_dict = getattr(obj, "to_dict", None)
+        if callable(to_dict):
+            return to_jsonable(to_dict())
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not f.name.startswith("_")}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, PurePath):
+        return obj.as_posix()
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return obj.item()
+    if isinstance(obj, float) and obj != obj:  # NaN is not JSON
+        return None
+    return obj
+
+
+def envelope(command: str, *, result: Any = None, error: GitopsMLError | None = None,
+             exit_code: int = 0) -> dict[str, Any]:
+    """The versioned JSON envelope every command prints with ``--output json``."""
+    return {
+        "gitops_ml": ENVELOPE_VERSION,
+        "version": __version__,
+        "command": command,
+        "ok": error is None and exit_code == 0,
+        "exit_code": error.exit_code if error else exit_code,
+        "result": to_jsonable(result) if error is None else None,
+        "error": error.to_dict() if error else None,
+    }
+
+
+def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCode.OK) -> None:
+    """Print a command's result as text or as the JSON envelope, then exit with ``exit_code``.
+
+    ``text`` is either the text itself or a callable producing it (so JSON runs skip it).
+    """
+    if _state.output == "json":
+        click.echo(json.dumps(envelope(_state.command, result=result, exit_code=exit_code),
+                              indent=2, sort_keys=False))
+    else:
+        rendered = text() if callable(text) else text
+        if rendered:
+            click.echo(rendered)
+    if exit_code:
+        raise SystemExit(exit_code)
+
+
+def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        if param.name == "output":
+            _state.output = value
+        elif param.name == "traceback" and value:
+            _state.traceback = True
+    return value
+
+
+def common_options(f: F) -> F:
+    """``--output`` and ``--traceback`` on every command (as well as on the group)."""
+    f = click.option("--traceback", is_flag=True, default=None, expose_value=False,
+                     callback=_set_output, is_eager=True,
+                     help="Show the full traceback on errors.")(f)
+    f = click.option("--output", "-o", type=click.Choice(["text", "json"]), default=None,
+                     expose_value=False, callback=_set_output, is_eager=True,
+                     help="text for people, json for scripts (a versioned envelope).")(f)
+    return f
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when the command runs (keeps --help fast)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            import importlib
+
+            module, attr, _ = self.lazy[cmd_name]
+            cmd: click.Command = getattr(importlib.import_module(module), attr)
+            return cmd
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from the table, so `--help` imports no command module.
+        rows = [(name, self.lazy[name][2]) for name in sorted(self.lazy)]
+        rows += [(name, cmd.get_short_help_str())
+                 for name, cmd in sorted(self.commands.items()) if name not in self.lazy]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and name not in self.lazy and name not in self.commands \
+                and not name.startswith("-"):
+            import difflib
+
+            match = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean '{match[0]}'?" if match else ""
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+def github_escape(value: str, *, prop: bool = False) -> str:
+    """Escape for a workflow command (``::error ...::message``)."""
+    out = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        out = out.replace(":", "%3A").replace(",", "%2C")
+    return out
+
+
+def annotation(error: GitopsMLError) -> str:
+    props = ["title=gitops-ml " + github_escape(error.code, prop=True)]
+    if error.location is not None:
+        props.insert(0, "file=" + github_escape(error.location.file, prop=True))
+        if error.location.line is not None:
+            props.insert(1, f"line={error.location.line}")
+        if error.location.column is not None:
+            props.insert(2, f"col={error.location.column}")
+    return f"::error {','.join(props)}::{github_escape(error.one_line())}"
+
+
+def report_error(error: GitopsMLError) -> int:
+    """The one place an error becomes output."""
+    if _state.output == "json":
+        click.echo(json.dumps(envelope(_state.command, error=error), indent=2))
+    else:
+        click.secho(f"error: {error.one_line()}", err=True, fg="red")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        click.echo(annotation(error))
+    if _state.traceback:
+        traceback.print_exception(error, file=sys.stderr)
+    return error.exit_code
+
+
+def run(cli: click.Group, args: list[str] | None = None) -> int:
+    """Run the CLI and translate every outcome into an exit code. Never lets a traceback out
+    unless ``--traceback`` asks for it."""
+    argv = list(sys.argv[1:] if args is None else args)
+    if "--traceback" in argv:
+        _state.traceback = True
+    _state.command = next((a for a in argv if not a.startswith("-")), "")
+    try:
+        cli.main(argv, prog_name="gitops-ml", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except GitopsMLError as exc:
+        return report_error(exc)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: still one line, unless asked for the traceback
+        if _state.traceback:
+            traceback.print_exc()
+        err = GitopsMLError(f"internal error: {type(exc).__name__}: {exc}",
+                            hint="this is a bug in gitops-ml; rerun with --traceback and "
+                                 "report it")
+        return report_error(err)
+    return 0

@@ -1,0 +1,170 @@
+"""One exception tree for gitops-ml.
+
+Every error knows its exit code, a stable code string (for JSON output and scripts), and
+where it happened when there is a place to name (a file, a line, a column, a key path).
+The CLI translates these to output in exactly one place (``gitops_ml.cli``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ExitCode:
+    """Process exit codes. Stable: scripts and workflows branch on them."""
+
+    OK = 0
+    ERROR = 1  # an unexpected failure (a bug): shown with a hint to use --traceback
+    USAGE = 2  # Click's own code for bad command-line usage
+    CONFIG = 3  # gitops-ml.yaml, a model spec, or a pointer file is invalid
+    DATA = 4  # data missing, unreadable, hash mismatch, transfer failed
+    GATES_FAILED = 5  # the model works but a quality gate failed (not an error)
+    DRIFT_FOUND = 6  # monitor found drift (not an error)
+    TRAINING = 7  # fitting or evaluating the model failed
+    REGISTRY = 8  # git registry / store problems
+    GITHUB = 9  # the GitHub API refused or failed
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file something is. Lines and columns are 1-based."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        out = self.file
+        if self.line is not None:
+            out += f":{self.line}"
+            if self.column is not None:
+                out += f":{self.column}"
+        return out
+
+
+class GitopsMLError(Exception):
+    """Base of every error gitops-ml reports to a user.
+
+    ``message`` says what is wrong, ``hint`` what to do about it. ``location`` names the file
+    (and line) when there is one.
+    """
+
+    code = "error"
+    exit_code = ExitCode.ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        hint: str | None = None,
+        key_path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+        self.key_path = key_path
+
+    def one_line(self) -> str:
+        """The single line a user sees: ``file:line:col: message (hint)``."""
+        parts = []
+        if self.location is not None:
+            parts.append(f"{self.location}: ")
+        if self.key_path:
+            parts.append(f"{self.key_path}: ")
+        parts.append(self.message)
+        if self.hint:
+            parts.append(f" ({self.hint})")
+        return "".join(parts).replace("\n", " ")
+
+    def to_dict(self) -> dict[str, object]:
+        loc = self.location
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "key_path": self.key_path,
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "exit_code": self.exit_code,
+        }
+
+
+class ConfigError(GitopsMLError):
+    """The project config, a model spec or a pointer file is invalid."""
+
+    code = "config_invalid"
+    exit_code = ExitCode.CONFIG
+
+
+class YAMLSyntaxError(ConfigError):
+    code = "yaml_syntax"
+
+
+class NoConfigError(ConfigError):
+    code = "no_config"
+
+
+class DataError(GitopsMLError):
+    """Data cannot be found, read, transferred, or does not match its pointer."""
+
+    code = "data_error"
+    exit_code = ExitCode.DATA
+
+
+class HashMismatchError(DataError):
+    code = "hash_mismatch"
+
+
+class DataNotFoundError(DataError):
+    code = "data_not_found"
+
+
+class TransferError(DataError):
+    code = "transfer_failed"
+
+
+class DataCheckError(DataError):
+    """The data does not fit the model: missing columns, empty, wrong dtypes."""
+
+    code = "data_check_failed"
+
+
+class TrainingError(GitopsMLError):
+    code = "training_failed"
+    exit_code = ExitCode.TRAINING
+
+
+class ArtifactError(GitopsMLError):
+    """A model artifact is missing, corrupt, or asks for untrusted types."""
+
+    code = "artifact_invalid"
+    exit_code = ExitCode.REGISTRY
+
+
+class RegistryError(GitopsMLError):
+    code = "registry_error"
+    exit_code = ExitCode.REGISTRY
+
+
+class GitError(RegistryError):
+    code = "git_failed"
+
+
+class GitHubError(GitopsMLError):
+    code = "github_error"
+    exit_code = ExitCode.GITHUB
+
+
+class GatesFailed(GitopsMLError):
+    """Raised by the CLI layer when a result's gates failed: exit code, not an error line."""
+
+    code = "gates_failed"
+    exit_code = ExitCode.GATES_FAILED
+
+
+class DriftFound(GitopsMLError):
+    code = "drift_found"
+    exit_code = ExitCode.DRIFT_FOUND

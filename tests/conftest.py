@@ -1,0 +1,67 @@
+"""Shared fixtures: isolated Git, and small real gitops-ml repositories in tmp dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's git config or writes to their HOME."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[tag]\n\tgpgSign = false\n"
+                                     "[commit]\n\tgpgSign = false\n")
+
+
+def git(repo: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                         text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Iterator:
+    """Build a git repo from a ``{relative path: text}`` mapping and commit it."""
+
+    def _make(files: dict[str, str], name: str = "repo", commit: bool = True) -> Path:
+        repo = tmp_path / name
+        repo.mkdir(parents=True, exist_ok=True)
+        git(repo, "init", "-q", "-b", "main")
+        for rel, text in files.items():
+            path = repo / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        if commit:
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "initial")
+        return repo
+
+    yield _make
+
+
+@pytest.fixture
+def chdir(monkeypatch: pytest.MonkeyPatch):
+    def _chdir(path: Path) -> None:
+        monkeypatch.chdir(path)
+
+    return _chdir
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GITOPS_ML_NO_PROGRESS", "1")
