@@ -90,12 +90,15 @@ def did_you_mean(word: str, choices: typing.Iterable[str]) -> str | None:
 
 def _check_bounds(value: Any, meta: typing.Mapping[str, Any], doc: Document, path: KeyPath) -> None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        for key, ok, word in (
-            ("ge", lambda v, b: v >= b, "at least"),
-            ("gt", lambda v, b: v > b, "greater than"),
-            ("le", lambda v, b: v <= b, "at most"),
-            ("lt", lambda v, b: v < b, "less than"),
-        ):
+        import operator
+
+        checks: tuple[tuple[str, typing.Callable[[Any, Any], bool], str], ...] = (
+            ("ge", operator.ge, "at least"),
+            ("gt", operator.gt, "greater than"),
+            ("le", operator.le, "at most"),
+            ("lt", operator.lt, "less than"),
+        )
+        for key, ok, word in checks:
             if key in meta and not ok(value, meta[key]):
                 raise doc.error(path, f"must be {word} {meta[key]}, got {value}")
     if isinstance(value, str) and "pattern" in meta and not re.fullmatch(meta["pattern"], value):
@@ -145,8 +148,7 @@ def convert(tp: Any, value: Any, doc: Document, path: KeyPath,
         return tuple(convert(item_tp, v, doc, (*path, i)) for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, list):
-            raise doc.error(path, f"expected {_describe(list[get_args(tp)[0]])}, "
-                            f"got {_type_name(value)}")
+            raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
         _check_bounds(value, meta, doc, path)
         item_tp = get_args(tp)[0]
         return tuple(convert(item_tp, v, doc, (*path, i)) for i, v in enumerate(value))

@@ -8,6 +8,7 @@ class exist, are its params right, is the data's header right) lives in
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -379,8 +380,7 @@ def load_config(root: str | Path | None = None) -> ProjectConfig:
     doc = yamlio.load(root_path / CONFIG_FILE, display=CONFIG_FILE)
     data = {} if doc.data is None else doc.data
     cfg = schema.load_dataclass(ProjectConfig, data, doc)
-    return ProjectConfig(models=cfg.models, store=cfg.store, registry=cfg.registry,
-                         cache=cfg.cache, root=str(root_path), file=CONFIG_FILE)
+    return dataclasses.replace(cfg, root=str(root_path))
 
 
 def load_spec_document(path: Path, display: str) -> tuple[ModelSpec, Document]:
@@ -388,8 +388,7 @@ def load_spec_document(path: Path, display: str) -> tuple[ModelSpec, Document]:
     if doc.data is None:
         raise ConfigError("the model spec is empty", location=Location(display))
     spec = schema.load_dataclass(ModelSpec, doc.data, doc)
-    spec = ModelSpec(**{**{f: getattr(spec, f) for f in spec.__dataclass_fields__}, "file": display})
-    return spec, doc
+    return dataclasses.replace(spec, file=display), doc
 
 
 def load_spec(path: str | Path, config: ProjectConfig | None = None) -> ModelSpec:
