@@ -59,6 +59,7 @@ ROLES = ("train", "test", "current")
 DEFAULT_HTTP_TIMEOUT = 30.0
 HTTP_TIMEOUT_ENV = "GITOPS_ML_HTTP_TIMEOUT"
 LOCAL_SCHEMES = ("", "file")
+INLINE_SOURCE = "<inline pointer>"
 
 _SUFFIX_FORMATS = {
     ".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
@@ -96,7 +97,11 @@ class DataPointer:
         return _scheme(self.uri) not in LOCAL_SCHEMES
 
     @property
-    def location(self) -> Location:
+    def location(self) -> Location | None:
+        """Where the pointer is written (None for a bare path or an inline pointer whose spec
+        is unknown: the caller knows better)."""
+        if self.source in (self.uri, INLINE_SOURCE):
+            return None
         return Location(self.source, self.line)
 
     def describe(self) -> str:
@@ -154,6 +159,11 @@ def infer_format(name: str) -> str | None:
     return _SUFFIX_FORMATS.get(PurePosixPath(path).suffix.lower())
 
 
+def is_remote_uri(uri: str) -> bool:
+    """True for URIs that need fsspec (``https://``, ``s3://`` …), not for paths/``file://``."""
+    return _scheme(uri) not in LOCAL_SCHEMES
+
+
 def is_pointer_file(ref: str) -> bool:
     return ref.endswith(POINTER_SUFFIXES)
 
@@ -162,7 +172,7 @@ def is_dvc_file(ref: str) -> bool:
     return ref.endswith(DVC_SUFFIX)
 
 
-def _rel(config: ProjectConfig, path: Path) -> str:
+def rel(config: ProjectConfig, path: Path) -> str:
     """Repo-relative POSIX form of ``path`` (or the path itself when outside the repo)."""
     try:
         return path.resolve().relative_to(config.root_path.resolve()).as_posix()
@@ -170,14 +180,14 @@ def _rel(config: ProjectConfig, path: Path) -> str:
         return path.as_posix()
 
 
-def _norm_local_uri(config: ProjectConfig, uri: str) -> str:
+def norm_local_uri(config: ProjectConfig, uri: str) -> str:
     """Repo paths stay repo-relative; ``file://`` and absolute paths inside the repo become
     repo-relative too."""
     if _scheme(uri) == "file":
-        return _rel(config, Path(_file_uri_path(uri)))
+        return rel(config, Path(_file_uri_path(uri)))
     p = Path(uri)
     if p.is_absolute():
-        return _rel(config, p)
+        return rel(config, p)
     return PurePosixPath(uri).as_posix()
 
 
@@ -188,7 +198,7 @@ def _file_uri_path(uri: str) -> str:
     return unquote(parts.path)
 
 
-def _format_or_fail(fmt: str | None, name: str, where: Location) -> str:
+def _format_or_fail(fmt: str | None, name: str, where: Location | None) -> str:
     fmt = fmt or infer_format(name)
     if fmt is None:
         raise ConfigError(f"cannot infer the data format of '{name}' from its suffix",
@@ -201,10 +211,10 @@ def resolve(config: ProjectConfig, ref: PointerRef, *,
     """Turn a data ref into a :class:`DataPointer`. Reads pointer and ``.dvc`` files (never
     the data). Malformed pointer files raise :class:`ConfigError` naming ``file:line``."""
     if isinstance(ref, InlinePointer):
-        source = spec.file if spec is not None and spec.file else "<inline pointer>"
-        uri = ref.uri if _scheme(ref.uri) not in LOCAL_SCHEMES else _norm_local_uri(
+        source = spec.file if spec is not None and spec.file else INLINE_SOURCE
+        uri = ref.uri if _scheme(ref.uri) not in LOCAL_SCHEMES else norm_local_uri(
             config, ref.uri)
-        where = Location(source)
+        where = Location(source) if source != INLINE_SOURCE else None
         return DataPointer(uri=uri, sha256=ref.sha256, size=ref.size,
                            format=_format_or_fail(ref.format, ref.uri, where),
                            source=source, kind="inline")
@@ -212,15 +222,15 @@ def resolve(config: ProjectConfig, ref: PointerRef, *,
         raise ConfigError(f"a data ref must be a path or an inline pointer, got {ref!r}")
     if _scheme(ref) not in LOCAL_SCHEMES:
         return DataPointer(uri=ref, sha256=None, size=None,
-                           format=_format_or_fail(None, ref, Location(ref)), source=ref,
+                           format=_format_or_fail(None, ref, None), source=ref,
                            kind="uri")
-    rel = _norm_local_uri(config, ref)
+    rel = norm_local_uri(config, ref)
     if is_pointer_file(rel):
         return load_pointer_file(config, rel)
     if is_dvc_file(rel):
         return load_dvc_file(config, rel)
     return DataPointer(uri=rel, sha256=None, size=None,
-                       format=_format_or_fail(None, rel, Location(rel)), source=rel,
+                       format=_format_or_fail(None, rel, None), source=rel,
                        kind="path")
 
 
@@ -231,7 +241,7 @@ def load_pointer_file(config: ProjectConfig, rel: str) -> DataPointer:
         raise ConfigError("the pointer file is empty", location=Location(rel),
                           hint="it needs at least 'uri'")
     ptr = schema.load_dataclass(InlinePointer, doc.data, doc)
-    uri = ptr.uri if _scheme(ptr.uri) not in LOCAL_SCHEMES else _norm_local_uri(config, ptr.uri)
+    uri = ptr.uri if _scheme(ptr.uri) not in LOCAL_SCHEMES else norm_local_uri(config, ptr.uri)
     where = doc.location(("uri",))
     return DataPointer(uri=uri, sha256=ptr.sha256, size=ptr.size,
                        format=_format_or_fail(ptr.format, ptr.uri, where), source=rel,
@@ -265,7 +275,7 @@ def load_dvc_file(config: ProjectConfig, rel: str) -> DataPointer:
         raise doc.error(("outs", 0, "size"), "expected an integer")
     folder = PurePosixPath(rel).parent
     uri = (folder / path).as_posix() if not Path(path).is_absolute() else path
-    uri = _norm_local_uri(config, os.path.normpath(uri))
+    uri = norm_local_uri(config, os.path.normpath(uri))
     where = doc.location(("outs", 0, "path"))
     return DataPointer(uri=uri, sha256=None, size=size,
                        format=_format_or_fail(None, path, where), source=rel, kind="dvc",
@@ -282,7 +292,8 @@ def spec_pointers(config: ProjectConfig, model: ModelSpec) -> dict[str, DataPoin
         try:
             out[role] = resolve(config, ref, spec=model)
         except GitopsMLError as exc:
-            if exc.location is None or exc.location.file in (ref, "<inline pointer>"):
+            loc = exc.location
+            if loc is None or loc.file == ref or (loc.file == model.file and loc.line is None):
                 exc.location = _spec_location(config, model, role)
             raise
         if out[role].kind == "inline":
@@ -352,12 +363,12 @@ def known_hashes(config: ProjectConfig, path: Path,
     hashes = hash_file(path, algorithms, progress)
     if list(_stat_key(path)) == stat:  # unchanged while we read it
         with contextlib.suppress(OSError):
-            _atomic_write(memo, json.dumps({"path": str(path.resolve()), "stat": stat,
+            atomic_write(memo, json.dumps({"path": str(path.resolve()), "stat": stat,
                                             "hashes": hashes}).encode())
     return hashes
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
@@ -430,13 +441,12 @@ def find_local(config: ProjectConfig, pointer: DataPointer) -> Path | None:
     return in_cache(config, pointer.sha256)
 
 
-def _missing(pointer: DataPointer) -> DataNotFoundError:
+def missing_error(pointer: DataPointer) -> DataNotFoundError:
     if pointer.kind == "dvc":
         return DataNotFoundError(
             f"data file not found: {pointer.uri}, neither in the workspace nor in the DVC cache",
             location=pointer.location, hint="run 'dvc pull' or 'dvc checkout'")
-    where = pointer.location if pointer.source != pointer.uri else None
-    return DataNotFoundError(f"data file not found: {pointer.uri}", location=where,
+    return DataNotFoundError(f"data file not found: {pointer.uri}", location=pointer.location,
                              hint="check the path (it is relative to the repository root)")
 
 
@@ -461,7 +471,7 @@ def materialize(config: ProjectConfig, pointer: DataPointer,
     path = local_path(config, pointer)
     if path is not None:
         if not path.is_file():
-            raise _missing(pointer)
+            raise missing_error(pointer)
         actual = known_hashes(config, path, ("sha256",), progress, rehash=rehash)["sha256"]
         if pointer.sha256 is not None and actual != pointer.sha256:
             raise _mismatch(pointer, pointer.sha256, actual)
@@ -483,11 +493,11 @@ def _materialize_dvc(config: ProjectConfig, pointer: DataPointer,
                      progress: Progress | None, *, rehash: bool) -> LocalData:
     path = find_local(config, pointer)
     if path is None:
-        raise _missing(pointer)
+        raise missing_error(pointer)
     hashes = known_hashes(config, path, ("md5", "sha256"), progress, rehash=rehash)
     if pointer.md5 is not None and hashes["md5"] != pointer.md5:
         raise _mismatch(pointer, pointer.md5, hashes["md5"], "md5",
-                        what=_rel(config, path))
+                        what=rel(config, path))
     return LocalData(path, hashes["sha256"], path.stat().st_size, pointer.format, cached=False)
 
 
@@ -615,13 +625,24 @@ def open_remote(uri: str, mode: str = "rb") -> Iterator[BinaryIO]:
 def _transfer_error(exc: BaseException, uri: str) -> DataError:
     import asyncio
 
+    # fsspec's HTTP file system reports every failure of its HEAD request as
+    # FileNotFoundError; the real reason is further down the chain.
+    chain: list[BaseException] = []
+    probe: BaseException | None = exc
+    while probe is not None and probe not in chain:
+        chain.append(probe)
+        probe = probe.__cause__ or probe.__context__
+    for link in chain:
+        if isinstance(link, (TimeoutError, asyncio.TimeoutError)) \
+                or "Timeout" in type(link).__name__:
+            return TransferError(f"timed out after {http_timeout():g}s waiting for {uri}",
+                                 hint=f"the server did not answer; set {HTTP_TIMEOUT_ENV} to "
+                                      "wait longer")
+        if "Connector" in type(link).__name__ or isinstance(link, ConnectionError):
+            return TransferError(f"cannot connect to the server of {uri}: {link}")
     if isinstance(exc, FileNotFoundError):
         return DataNotFoundError(f"not found: {uri}", hint="check the URI and that the data "
                                  "was pushed ('gitops-ml data push')")
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "Timeout" in type(exc).__name__:
-        return TransferError(f"timed out after {http_timeout():g}s waiting for {uri}",
-                             hint=f"the server did not answer; set {HTTP_TIMEOUT_ENV} to wait "
-                                  "longer")
     if isinstance(exc, PermissionError):
         return TransferError(f"permission denied: {uri}", hint="check your credentials")
     status = getattr(exc, "status", None) or getattr(exc, "code", None)
@@ -754,16 +775,16 @@ def read_table(path: str | Path, fmt: str, columns: list[str] | tuple[str, ...] 
 
 def check_pointer(config: ProjectConfig, ref: PointerRef, *,
                   spec: ModelSpec | None = None) -> list[GitopsMLError]:
-    """Problems with a data ref that can be found without the network: a malformed pointer
-    raises :class:`ConfigError` (file:line); missing local data is returned as a problem.
-    Remote data is not fetched; it is fine when it is not cached yet."""
+    """Check a data ref without the network and without reading the data.
+
+    A malformed pointer raises :class:`ConfigError` naming ``file:line``; local data that is
+    missing raises :class:`DataNotFoundError` (its location is None for a bare path in the
+    spec, so the caller can name the spec's line). Remote data is fine when it is not cached
+    yet. The returned list holds non-fatal problems (warnings); it is empty today."""
     pointer = resolve(config, ref, spec=spec)
-    problems: list[GitopsMLError] = []
-    if pointer.is_remote:
-        return problems
-    if find_local(config, pointer) is None:
-        problems.append(_missing(pointer))
-    return problems
+    if not pointer.is_remote and find_local(config, pointer) is None:
+        raise missing_error(pointer)
+    return []
 
 
 def local_header(config: ProjectConfig, ref: PointerRef | DataPointer, *,

@@ -1,0 +1,195 @@
+"""``gitops-ml data``: add, push, pull and verify the data behind pointers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import ExitCode
+from ._app import common_options, emit, state
+
+if TYPE_CHECKING:
+    from ..data import Progress
+    from ..data_ops import ItemResult, Reporter
+    from ..spec import ProjectConfig
+
+
+def show_progress() -> bool:
+    """Bars only for a person at a terminal: not in CI, not when asked to be quiet."""
+    if os.environ.get("GITOPS_ML_NO_PROGRESS") or os.environ.get("CI") \
+            or os.environ.get("GITHUB_ACTIONS"):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "? B"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+class BarReporter:
+    """A click progress bar on stderr per task (tasks of unknown size get none)."""
+
+    @contextlib.contextmanager
+    def task(self, label: str, total: int | None) -> Iterator[Progress]:
+        if not total:
+            yield lambda n: None
+            return
+        with click.progressbar(length=total, label=f"{label} ({_human(total)})",
+                               file=sys.stderr, show_eta=True, show_percent=True) as bar:
+            yield bar.update
+
+
+def _reporter() -> Reporter | None:
+    return BarReporter() if show_progress() else None
+
+
+def _base() -> Path:
+    return Path(state().repo or ".").absolute()
+
+
+def _config() -> ProjectConfig:
+    from ..spec import load_config
+
+    return load_config(state().repo)
+
+
+def _refs(config: ProjectConfig, pointers: tuple[str, ...]) -> list[str]:
+    """Command-line paths (relative to the cwd, or -C DIR) as repo-relative refs."""
+    from .. import data
+
+    out = []
+    for p in pointers:
+        if data.is_remote_uri(p) or p.startswith("file://"):
+            out.append(p)
+        else:
+            out.append(data.rel(config, _base() / p))
+    return out
+
+
+def _item_lines(items: tuple[ItemResult, ...]) -> list[str]:
+    lines = []
+    for i in items:
+        where = f" -> {i.path}" if i.path and i.path != i.uri else ""
+        origin = f" ({i.source})" if i.source != i.uri else ""
+        lines.append(f"{i.status:<10} {i.uri}{origin}{where}")
+    return lines
+
+
+@click.group()
+@common_options
+def data() -> None:
+    """Add, push, pull and verify data behind pointers.
+
+    A pointer file (NAME.ptr.yaml) holds uri, sha256, size and format. Remote data is
+    fetched into the content-addressed cache, and its sha256 is checked as it streams.
+    """
+
+
+@data.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--to", "to", metavar="URI", help="Upload the file here (s3://, file://, a "
+              "folder ending in '/') and point at the upload.")
+@click.option("--pointer", "pointer", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Where to write the pointer (default: FILE.ptr.yaml beside FILE).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]),
+              help="The data format, when the suffix does not say.")
+@common_options
+def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None:
+    """Hash FILE and write a pointer to it (optionally uploading it first)."""
+    from .. import data as core
+    from ..data_ops import add as run_add
+
+    config = _config()
+    target = to
+    if to is not None and not core.is_remote_uri(to) and not to.startswith("file://"):
+        target = str(_base() / to) + ("/" if to.endswith("/") else "")
+    result = run_add(config, _base() / file, to=target,
+                     pointer=_base() / pointer if pointer else None, fmt=fmt,
+                     reporter=_reporter())
+    verb = "wrote" if result.changed else "unchanged"
+    pushed = f"; pushed to {result.uri}" if result.pushed else ""
+    emit(result, f"{verb} {result.pointer_file}: {result.uri} sha256 {result.sha256} "
+                 f"({_human(result.size)}, {result.format}){pushed}")
+
+
+@data.command()
+@click.argument("pointers", nargs=-1)
+@click.option("--model", metavar="NAME", help="Only the pointers of this model.")
+@common_options
+def push(pointers: tuple[str, ...], model: str | None) -> None:
+    """Upload local data to the URIs of POINTERs (default: every model's pointers)."""
+    from ..data_ops import push as run_push
+
+    config = _config()
+    result = run_push(config, _refs(config, pointers), model=model, reporter=_reporter())
+
+    def text() -> str:
+        lines = _item_lines(result.items)
+        lines.append(f"{result.count('pushed')} pushed, {result.count('present')} already "
+                     f"there, {result.count('local')} in the repository")
+        return "\n".join(lines)
+
+    emit(result, text)
+
+
+@data.command()
+@click.argument("pointers", nargs=-1)
+@click.option("--model", metavar="NAME", help="Only the pointers of this model.")
+@common_options
+def pull(pointers: tuple[str, ...], model: str | None) -> None:
+    """Fetch the data of POINTERs into the cache, verified (default: every model's)."""
+    from ..data_ops import pull as run_pull
+
+    config = _config()
+    result = run_pull(config, _refs(config, pointers), model=model, reporter=_reporter())
+
+    def text() -> str:
+        lines = _item_lines(result.items)
+        lines.append(f"{result.count('downloaded')} downloaded, {result.count('cached')} "
+                     f"already cached, {result.count('local')} in the repository")
+        return "\n".join(lines)
+
+    emit(result, text)
+
+
+@data.command()
+@click.argument("pointers", nargs=-1)
+@click.option("--model", metavar="NAME", help="Only the pointers of this model.")
+@common_options
+def verify(pointers: tuple[str, ...], model: str | None) -> None:
+    """Re-hash the local data of POINTERs and report mismatches (default: every model's)."""
+    from ..data_ops import verify as run_verify
+
+    config = _config()
+    result = run_verify(config, _refs(config, pointers), model=model, reporter=_reporter())
+
+    def text() -> str:
+        lines = []
+        for i in result.items:
+            if i.status in ("mismatch", "missing"):
+                lines.append(f"error: {i.message}")
+            else:
+                origin = f" ({i.source})" if i.source != i.uri else ""
+                lines.append(f"{i.status:<10} {i.uri}{origin}")
+        bad = len(result.failures)
+        lines.append(f"{len(result.items) - bad} verified, {bad} failed" if bad
+                     else f"{len(result.items)} verified")
+        return "\n".join(lines)
+
+    emit(result, text, exit_code=ExitCode.OK if result.ok else ExitCode.DATA)
