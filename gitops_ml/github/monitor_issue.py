@@ -1,0 +1,56 @@
+"""One drift issue per model: opened (or updated) while drift lasts, closed when it is gone.
+
+The issue is found by a hidden marker in its body among the open issues labelled
+``gitops-ml`` (one listing, paged), so a rerun updates the issue instead of opening another.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .client import COMMENT_LIMIT, GitHubClient
+
+LABEL = "gitops-ml"
+PERMISSION = "issues: write"
+
+
+def issue_marker(model: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.:/@+-]", "_", model)
+    return f"<!-- gitops-ml:drift-issue:model={safe} -->"
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    action: str  # "opened" | "updated" | "closed" | "none"
+    number: int | None
+    url: str | None
+
+
+def sync_drift_issue(client: GitHubClient, repo: str, model: str, *, drifted: bool,
+                     title: str, body: str, resolved_comment: str = "") -> IssueResult:
+    """Open or update the model's drift issue when ``drifted``; otherwise comment and close it."""
+    mark = issue_marker(model)
+    body = body if mark in body else f"{mark}\n{body}"
+    if len(body) > COMMENT_LIMIT:
+        body = body[:COMMENT_LIMIT - 200] + "\n\n… (cut to fit GitHub's limit; the full " \
+                                            "report is in the workflow's artifacts)\n"
+    with client.translate(f"syncing the drift issue of {model} in {repo}",
+                          permission=PERMISSION, missing=f"repository {repo}"):
+        r = client.repo(repo)
+        found = [i for i in r.get_issues(state="open", labels=[LABEL])
+                 if mark in (i.body or "")]
+        if drifted:
+            if found:
+                issue = found[0]
+                if issue.body != body or issue.title != title:
+                    issue.edit(title=title, body=body)
+                return IssueResult("updated", issue.number, issue.html_url)
+            issue = r.create_issue(title=title, body=body, labels=[LABEL])
+            return IssueResult("opened", issue.number, issue.html_url)
+        if not found:
+            return IssueResult("none", None, None)
+        for issue in found:
+            issue.create_comment(resolved_comment or f"Drift for `{model}` is gone: closing.")
+            issue.edit(state="closed", state_reason="completed")
+        return IssueResult("closed", found[0].number, found[0].html_url)
