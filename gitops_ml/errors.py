@@ -7,8 +7,6 @@ The CLI translates these to output in exactly one place (``gitops_ml.cli``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 
 class ExitCode:
     """Process exit codes. Stable: scripts and workflows branch on them."""
@@ -25,13 +23,28 @@ class ExitCode:
     GITHUB = 9  # the GitHub API refused or failed
 
 
-@dataclass(frozen=True)
 class Location:
-    """Where in a file something is. Lines and columns are 1-based."""
+    """Where in a file something is. Lines and columns are 1-based.
 
-    file: str
-    line: int | None = None
-    column: int | None = None
+    A plain class, not a dataclass: this module is on every start-up path.
+    """
+
+    __slots__ = ("column", "file", "line")
+
+    def __init__(self, file: str, line: int | None = None, column: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Location) and (self.file, self.line, self.column) == (
+            other.file, other.line, other.column)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+    def __repr__(self) -> str:
+        return f"Location({self.file!r}, {self.line!r}, {self.column!r})"
 
     def __str__(self) -> str:
         out = self.file

@@ -57,20 +57,28 @@ def verify_ref(repo: str | Path, ref: str) -> str:
 
 def changed_files(repo: str | Path, base: str) -> tuple[str, list[str]]:
     """Files changed since the merge base of ``base`` and HEAD, in the working tree too
-    (uncommitted and untracked files count). Returns (merge base, repo-relative paths)."""
-    base_sha = verify_ref(repo, base)
-    head = head_commit(repo)
-    merge_base = base_sha
-    if head:
-        proc = run_git(repo, "merge-base", base_sha, head, check=False)
-        if proc.returncode == 0 and proc.stdout.strip():
-            merge_base = proc.stdout.strip()
-    diff = run_git(repo, "diff", "--name-only", "--no-renames", "-z", merge_base, "--")
+    (uncommitted and untracked files count). Returns (base commit, repo-relative paths).
+
+    Three git calls whatever the history's length: start-up time is plan's whole cost.
+    """
+    proc = run_git(repo, "rev-parse", "--show-toplevel", "--verify", "-q", f"{base}^{{commit}}",
+                   check=False)
+    lines = proc.stdout.split("\n")
+    if proc.returncode != 0 or len(lines) < 2 or not lines[1]:
+        if not lines[0]:
+            raise GitError(f"{repo} is not a git repository",
+                           hint="plan --base compares git revisions; run it inside the repo")
+        raise GitError(f"unknown git revision '{base}'",
+                       hint="fetch it first (in Actions: actions/checkout with fetch-depth: 0)")
+    top, base_sha = lines[0], lines[1]
+    diff_args = ["diff", "--name-only", "--no-renames", "-z"]
+    diff = run_git(repo, *diff_args, "--merge-base", base_sha, "--", check=False)
+    if diff.returncode != 0:  # no merge base (unrelated histories): compare with base itself
+        diff = run_git(repo, *diff_args, base_sha, "--")
     untracked = run_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
     files = {p for p in diff.stdout.split("\0") if p}
     files.update(p for p in untracked.stdout.split("\0") if p)
-    top = git_out(repo, "rev-parse", "--show-toplevel")
-    return merge_base, sorted(_relative_to(Path(top), Path(repo).resolve(), files))
+    return base_sha, sorted(_relative_to(Path(top), Path(repo).resolve(), files))
 
 
 def _relative_to(top: Path, root: Path, files: set[str]) -> list[str]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from . import gitutil, spec
-from .errors import GitopsMLError
 from .spec import InlinePointer, ModelSpec, ProjectConfig
 
 
@@ -25,7 +24,7 @@ class AffectedModel:
 @dataclass(frozen=True)
 class PlanResult:
     base: str | None
-    merge_base: str | None
+    base_commit: str | None
     changed_files: int
     models: tuple[AffectedModel, ...]
 
@@ -58,10 +57,7 @@ def plan(root: str | None = None, base: str | None = None) -> PlanResult:
     if base is None:
         return PlanResult(None, None, 0, tuple(
             AffectedModel(m.name, m.file, ("no --base: every model",)) for m in models))
-    if not gitutil.is_repo(config.root):
-        raise GitopsMLError(f"{config.root} is not a git repository",
-                            hint="plan --base compares git revisions; run it inside the repo")
-    merge_base, changed = gitutil.changed_files(config.root, base)
+    base_sha, changed = gitutil.changed_files(config.root, base)
     changed_set = set(changed)
     affected = []
     for model in models:
@@ -76,4 +72,4 @@ def plan(root: str | None = None, base: str | None = None) -> PlanResult:
             reasons.append(f"file in its folder changed ({in_folder[0]}{more})")
         if reasons:
             affected.append(AffectedModel(model.name, model.file, tuple(reasons)))
-    return PlanResult(base, merge_base, len(changed), tuple(affected))
+    return PlanResult(base, base_sha, len(changed), tuple(affected))

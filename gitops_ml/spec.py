@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -349,6 +348,8 @@ class ModelSpec:
 
     def canonical_hash(self) -> str:
         """sha256 of the canonical spec: what goes into the run key."""
+        import hashlib
+
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -356,6 +357,8 @@ class ModelSpec:
         """sha256 of the whole spec, gates included (recorded in manifests)."""
         data = asdict(self)
         data.pop("file", None)
+        import hashlib
+
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 

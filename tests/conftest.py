@@ -65,3 +65,43 @@ def chdir(monkeypatch: pytest.MonkeyPatch):
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("GITOPS_ML_NO_PROGRESS", "1")
+
+
+class Result:
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> dict:
+        import json
+
+        return json.loads(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"Result(exit_code={self.exit_code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+@pytest.fixture
+def gml(monkeypatch: pytest.MonkeyPatch):
+    """Run the real CLI entry point in-process (``run`` is what ``main`` calls), capturing
+    stdout and stderr separately. ``cwd`` changes the working directory for the call."""
+    from click.testing import CliRunner
+
+    from gitops_ml.cli import cli
+    from gitops_ml.cli._app import run
+
+    def _invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        runner = CliRunner()
+        with runner.isolation(env=env) as streams:
+            code = run(cli, [str(a) for a in args])
+            out, err = streams[0].getvalue(), streams[1].getvalue()
+        return Result(code, out.decode(), err.decode())
+
+    return _invoke

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any, TypeVar
@@ -85,6 +83,8 @@ def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCod
     ``text`` is either the text itself or a callable producing it (so JSON runs skip it).
     """
     if _state.output == "json":
+        import json
+
         click.echo(json.dumps(envelope(_state.command, result=result, exit_code=exit_code),
                               indent=2, sort_keys=False))
     else:
@@ -96,6 +96,8 @@ def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCod
 
 
 def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if ctx.parent is not None:  # a subcommand: name it in the envelope ("data add")
+        _state.command = " ".join(ctx.command_path.split()[1:])
     if value is not None:
         if param.name == "output":
             _state.output = value
@@ -178,13 +180,18 @@ def annotation(error: GitopsMLError) -> str:
 def report_error(error: GitopsMLError) -> int:
     """The one place an error becomes output."""
     if _state.output == "json":
+        import json
+
         click.echo(json.dumps(envelope(_state.command, error=error), indent=2))
     else:
         click.secho(f"error: {error.one_line()}", err=True, fg="red")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         click.echo(annotation(error))
     if _state.traceback:
+        import traceback
+
         traceback.print_exception(error, file=sys.stderr)
+        sys.stderr.flush()
     return error.exit_code
 
 
@@ -192,9 +199,8 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
     """Run the CLI and translate every outcome into an exit code. Never lets a traceback out
     unless ``--traceback`` asks for it."""
     argv = list(sys.argv[1:] if args is None else args)
-    if "--traceback" in argv:
-        _state.traceback = True
-    _state.command = next((a for a in argv if not a.startswith("-")), "")
+    global _state
+    _state = State(traceback="--traceback" in argv)
     try:
         cli.main(argv, prog_name="gitops-ml", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -216,7 +222,10 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug: still one line, unless asked for the traceback
         if _state.traceback:
+            import traceback
+
             traceback.print_exc()
+            sys.stderr.flush()
         err = GitopsMLError(f"internal error: {type(exc).__name__}: {exc}",
                             hint="this is a bug in gitops-ml; rerun with --traceback and "
                                  "report it")

@@ -1,0 +1,35 @@
+"""Small gitops-ml projects as text, for tests that need a valid starting point."""
+
+from __future__ import annotations
+
+CONFIG = "models: models/*/model.yaml\n"
+
+CSV = "tenure,charges,contract,gender,churned\n" + "".join(
+    f"{i % 40},{20 + i % 7}.5,{['monthly', 'yearly'][i % 2]},{['f', 'm'][i % 3 % 2]},{i % 2}\n"
+    for i in range(60)
+)
+
+
+def spec(name: str = "churn", **overrides: str) -> str:
+    parts = {
+        "name": name,
+        "task": "classification",
+        "data": "\n  train: data/train.csv",
+        "target": "churned",
+        "features": "\n  numeric: [tenure, charges]\n  categorical: [contract]\n"
+                    "  sensitive: [gender]",
+        "estimator": "\n  class: sklearn.linear_model.LogisticRegression\n"
+                     "  params: {C: 1.0, max_iter: 200}",
+        "metrics": "[roc_auc, f1, accuracy]",
+        "gates": "\n  - {metric: roc_auc, min: 0.5}",
+    }
+    parts.update(overrides)
+    return "".join(f"{k}: {v}\n" for k, v in parts.items() if v is not None)
+
+
+def files(*names: str) -> dict[str, str]:
+    """A project with one model per name, sharing data/train.csv."""
+    out = {"gitops-ml.yaml": CONFIG, "data/train.csv": CSV}
+    for name in names or ("churn",):
+        out[f"models/{name}/model.yaml"] = spec(name)
+    return out

@@ -1,0 +1,208 @@
+"""``gitops-ml validate`` on real mini-projects: every bad input is one line, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops_ml import catalogue
+from gitops_ml.errors import ExitCode
+
+from .projects import files, spec
+
+
+def one_error_line(result) -> str:
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result
+    assert "Traceback" not in result.output
+    return errors[0]
+
+
+def test_valid_project(make_repo, gml) -> None:
+    repo = make_repo(files("churn", "fraud"))
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == 0, result
+    assert "ok  churn (models/churn/model.yaml): sklearn.linear_model.LogisticRegression" \
+        in result.stdout
+    assert "2 model(s) valid" in result.stdout
+
+
+def test_validate_json_envelope(make_repo, gml) -> None:
+    repo = make_repo(files())
+    payload = gml("validate", "--output", "json", cwd=repo).json()
+    assert payload["ok"] is True and payload["command"] == "validate"
+    assert payload["result"]["models"][0]["name"] == "churn"
+    assert payload["result"]["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"estimator": "\n  class: sklearn.linear_model.LogisticRegresion"},
+         "models/churn/model.yaml:11:3: estimator.class: 'sklearn.linear_model."
+         "LogisticRegresion' is not a scikit-learn estimator"),
+        ({"estimator": "\n  class: sklearn.linear_model.LogisticRegression\n"
+                       "  params: {C: 1.0, max_itr: 5}"},
+         "estimator.params.max_itr: 'max_itr' is not a parameter of LogisticRegression "
+         "(did you mean 'max_iter'?)"),
+        ({"estimator": "\n  class: sklearn.linear_model.LinearRegression"},
+         "LinearRegression is a regressor, but the task is classification"),
+        ({"estimator": "\n  class: nosuchpkg.Model"},
+         "cannot import 'nosuchpkg'"),
+        ({"estimator": "\n  class: collections.OrderedDict"},
+         "'collections.OrderedDict' is not a scikit-learn estimator"),
+        ({"metrics": "[roc_auc, rmse]"},
+         "metrics[1]: metric 'rmse' is not valid for classification"),
+        ({"gates": "\n  - {metric: log_loss, max: 0.3}"},
+         "gates[0].metric: gate on metric 'log_loss', which is not in metrics"),
+        ({"task": "clasification"}, "did you mean 'classification'?"),
+        ({"target": "[a, b]"}, "target: expected a string, got a list"),
+        ({"features": None}, "missing required key 'features'"),
+    ],
+)
+def test_bad_spec_gives_one_line(make_repo, gml, override, expected) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(**override)
+    repo = make_repo(project)
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == ExitCode.CONFIG, result
+    assert expected in one_error_line(result)
+
+
+def test_sklearn_typo_suggests_the_public_path(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(
+        estimator="\n  class: sklearn.linear_model.RandomForestClassifier")
+    result = gml("validate", cwd=make_repo(project))
+    assert "did you mean 'sklearn.ensemble.RandomForestClassifier'?" in one_error_line(result)
+
+
+def test_yaml_syntax_error(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = "name: churn\nfeatures: [a, b\n"
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG
+    assert one_error_line(result).startswith("error: models/churn/model.yaml:3:1: YAML syntax")
+
+
+def test_duplicate_model_names(make_repo, gml) -> None:
+    project = files("churn", "fraud")
+    project["models/fraud/model.yaml"] = spec("churn")
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG
+    line = one_error_line(result)
+    assert "models/fraud/model.yaml:1:1: name: model name 'churn' is already used by " \
+           "models/churn/model.yaml" in line
+
+
+def test_spec_matched_by_no_glob(make_repo, gml) -> None:
+    project = files()
+    project["experiments/x/model.yaml"] = spec("x")
+    repo = make_repo(project)
+    result = gml("validate", "experiments/x/model.yaml", "models/churn/model.yaml", cwd=repo)
+    assert result.exit_code == ExitCode.CONFIG
+    assert "experiments/x/model.yaml: not matched by any model glob in gitops-ml.yaml " \
+           "(models/*/model.yaml)" in one_error_line(result)
+
+
+def test_validating_only_given_files_still_sees_duplicates(make_repo, gml) -> None:
+    project = files("churn", "fraud")
+    project["models/fraud/model.yaml"] = spec("churn")
+    result = gml("validate", "models/fraud/model.yaml", cwd=make_repo(project))
+    assert "already used by models/churn/model.yaml" in one_error_line(result)
+
+
+def test_no_config(tmp_path: Path, gml) -> None:
+    result = gml("validate", cwd=tmp_path)
+    assert result.exit_code == ExitCode.CONFIG
+    assert result.stderr.startswith("error: no gitops-ml.yaml found in ")
+    assert "run 'gitops-ml init'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_every_broken_spec_is_reported_in_one_run(make_repo, gml) -> None:
+    project = files("churn", "fraud")
+    project["models/churn/model.yaml"] = spec(metrics="[rmse]", gates=None)
+    project["models/fraud/model.yaml"] = spec("fraud", task="regresion")
+    result = gml("validate", cwd=make_repo(project))
+    errors = [x for x in result.stdout.splitlines() if x.startswith("error:")]
+    assert len(errors) == 2
+    assert "2 problem(s) found" in result.stdout
+
+
+def test_header_checked_when_data_is_local(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(
+        features="\n  numeric: [tenure, charge]\n  categorical: [contract]")
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG
+    line = one_error_line(result)
+    assert "column 'charge' (features.numeric) is not in the train data's header" in line
+    assert "did you mean 'charges'?" in line
+
+
+def test_header_ok_is_reported(make_repo, gml) -> None:
+    result = gml("validate", cwd=make_repo(files()))
+    assert result.exit_code == 0, result
+    assert "columns checked against train data" in result.stdout
+
+
+def test_missing_data_file(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(data="\n  train: data/nope.csv")
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code != 0
+    line = one_error_line(result)
+    assert "data/nope.csv" in line
+
+
+def test_malformed_sha256_in_pointer_file(make_repo, gml) -> None:
+    project = files()
+    project["data/train.ptr.yaml"] = "uri: data/train.csv\nsha256: 12ab\n"
+    project["models/churn/model.yaml"] = spec(data="\n  train: data/train.ptr.yaml")
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG
+    assert one_error_line(result).startswith("error: data/train.ptr.yaml:2:")
+
+
+def test_catalogue_matches_the_real_classes(tmp_path: Path, monkeypatch) -> None:
+    """The catalogue read at validate time must agree with scikit-learn itself."""
+    import inspect
+
+    from sklearn.utils import all_estimators
+
+    monkeypatch.setenv("GITOPS_ML_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(catalogue, "_loaded", None)
+    cat = catalogue.load()
+    assert cat is not None and len(cat) > 150
+    assert list(tmp_path.glob("sklearn-catalogue-*.json")), "the catalogue is cached"
+    checked = 0
+    for name, cls in all_estimators():
+        info = cat.get(f"{cls.__module__.split('._')[0]}.{name}")
+        if info is None:
+            continue
+        expected = {p for p in inspect.signature(cls.__init__).parameters if p != "self"}
+        assert set(info.params) == expected - {"args", "kwargs"}, name
+        checked += 1
+    assert checked > 150
+    import sklearn
+
+    assert cat.version == sklearn.__version__
+    assert cat.get("sklearn.ensemble.HistGradientBoostingClassifier").kind == "classifier"
+    assert cat.get("sklearn.linear_model.Ridge").kind == "regressor"
+
+
+def test_validate_does_not_import_sklearn_when_catalogue_is_warm(make_repo, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    repo = make_repo(files())
+    code = ("import sys; from gitops_ml.cli import cli; from gitops_ml.cli._app import run; "
+            "rc = run(cli, ['validate']); "
+            "heavy = sorted(m for m in ('sklearn', 'pandas', 'scipy', 'evidently', 'github', "
+            "'numpy') if m in sys.modules); print(rc, heavy)")
+    subprocess.run([sys.executable, "-c", code], cwd=repo, check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == "0 []"
