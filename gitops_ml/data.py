@@ -58,7 +58,7 @@ DVC_SUFFIX = ".dvc"
 ROLES = ("train", "test", "current")
 DEFAULT_HTTP_TIMEOUT = 30.0
 HTTP_TIMEOUT_ENV = "GITOPS_ML_HTTP_TIMEOUT"
-LOCAL_SCHEMES = ("", "file")
+LOCAL_SCHEMES = ("", "file")  # written and read with plain os calls, no fsspec
 INLINE_SOURCE = "<inline pointer>"
 
 _SUFFIX_FORMATS = {
@@ -94,7 +94,7 @@ class DataPointer:
 
     @property
     def is_remote(self) -> bool:
-        return _scheme(self.uri) not in LOCAL_SCHEMES
+        return bool(_scheme(self.uri))
 
     @property
     def location(self) -> Location | None:
@@ -160,8 +160,9 @@ def infer_format(name: str) -> str | None:
 
 
 def is_remote_uri(uri: str) -> bool:
-    """True for URIs that need fsspec (``https://``, ``s3://`` …), not for paths/``file://``."""
-    return _scheme(uri) not in LOCAL_SCHEMES
+    """True for any URI (``file://`` included: a folder outside the repository is a remote
+    store too), False for plain paths."""
+    return bool(_scheme(uri))
 
 
 def is_pointer_file(ref: str) -> bool:
@@ -181,10 +182,7 @@ def rel(config: ProjectConfig, path: Path) -> str:
 
 
 def norm_local_uri(config: ProjectConfig, uri: str) -> str:
-    """Repo paths stay repo-relative; ``file://`` and absolute paths inside the repo become
-    repo-relative too."""
-    if _scheme(uri) == "file":
-        return rel(config, Path(_file_uri_path(uri)))
+    """Repo paths stay repo-relative; absolute paths inside the repo become repo-relative."""
     p = Path(uri)
     if p.is_absolute():
         return rel(config, p)
@@ -212,15 +210,14 @@ def resolve(config: ProjectConfig, ref: PointerRef, *,
     the data). Malformed pointer files raise :class:`ConfigError` naming ``file:line``."""
     if isinstance(ref, InlinePointer):
         source = spec.file if spec is not None and spec.file else INLINE_SOURCE
-        uri = ref.uri if _scheme(ref.uri) not in LOCAL_SCHEMES else norm_local_uri(
-            config, ref.uri)
+        uri = ref.uri if _scheme(ref.uri) else norm_local_uri(config, ref.uri)
         where = Location(source) if source != INLINE_SOURCE else None
         return DataPointer(uri=uri, sha256=ref.sha256, size=ref.size,
                            format=_format_or_fail(ref.format, ref.uri, where),
                            source=source, kind="inline")
     if not isinstance(ref, str) or not ref:
         raise ConfigError(f"a data ref must be a path or an inline pointer, got {ref!r}")
-    if _scheme(ref) not in LOCAL_SCHEMES:
+    if _scheme(ref):
         return DataPointer(uri=ref, sha256=None, size=None,
                            format=_format_or_fail(None, ref, None), source=ref,
                            kind="uri")
@@ -241,7 +238,7 @@ def load_pointer_file(config: ProjectConfig, rel: str) -> DataPointer:
         raise ConfigError("the pointer file is empty", location=Location(rel),
                           hint="it needs at least 'uri'")
     ptr = schema.load_dataclass(InlinePointer, doc.data, doc)
-    uri = ptr.uri if _scheme(ptr.uri) not in LOCAL_SCHEMES else norm_local_uri(config, ptr.uri)
+    uri = ptr.uri if _scheme(ptr.uri) else norm_local_uri(config, ptr.uri)
     where = doc.location(("uri",))
     return DataPointer(uri=uri, sha256=ptr.sha256, size=ptr.size,
                        format=_format_or_fail(ptr.format, ptr.uri, where), source=rel,
@@ -393,11 +390,9 @@ def _mismatch(pointer: DataPointer, expected: str, actual: str, algo: str = "sha
 # --- local paths ---------------------------------------------------------------------------
 
 def local_path(config: ProjectConfig, pointer: DataPointer) -> Path | None:
-    """The local file for a repo path / ``file://`` pointer (None for remote ones)."""
+    """The local file of a plain-path pointer (None for URIs, ``file://`` included)."""
     if pointer.is_remote:
         return None
-    if _scheme(pointer.uri) == "file":
-        return Path(_file_uri_path(pointer.uri))
     return config.resolve(pointer.uri)
 
 
@@ -605,6 +600,14 @@ def filesystem(uri: str) -> tuple[Any, str]:
 @contextlib.contextmanager
 def open_remote(uri: str, mode: str = "rb") -> Iterator[BinaryIO]:
     """Open a remote file for streaming; every failure becomes a one-line DataError."""
+    if _scheme(uri) == "file":
+        try:
+            f: Any = open(_file_uri_path(uri), mode)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _transfer_error(exc, uri) from exc
+        with f:
+            yield f
+        return
     fs, path = filesystem(uri)
     try:
         if mode == "rb" and _scheme(uri) in ("http", "https"):

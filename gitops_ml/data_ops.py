@@ -8,6 +8,7 @@ progress bar on a terminal; the default reporter does nothing.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -111,9 +112,13 @@ def add(config: ProjectConfig, file: Path, *, to: str | None = None,
     if to is not None:
         target = to + file.name if to.endswith("/") else to
         if not data.is_remote_uri(target):
-            target = data.norm_local_uri(config, target)
-            if target == data.norm_local_uri(config, str(file)):
+            # a plain path: repo data when inside the repository, else a file:// store
+            dest = Path(os.path.abspath(target))
+            if dest == file:
                 raise DataError(f"--to names the file itself: {to}")
+            target = data.norm_local_uri(config, str(dest))
+            if Path(target).is_absolute():
+                target = dest.as_uri()
         with reporter.task(f"push {label}", size) as advance:
             sha256 = data.upload(file, target if data.is_remote_uri(target)
                                  else str(config.resolve(target)), advance)

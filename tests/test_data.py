@@ -148,9 +148,12 @@ def test_inline_pointer_and_plain_path_and_file_uri(config: spec.ProjectConfig,
     assert (inline.kind, inline.format, inline.is_remote) == ("inline", "parquet", True)
     plain = data.resolve(config, "data/train.csv")
     assert (plain.kind, plain.sha256, plain.uri) == ("path", None, "data/train.csv")
-    as_file = data.resolve(config, InlinePointer(uri=(repo / "data/train.csv").as_uri()))
-    assert as_file.uri == "data/train.csv" and not as_file.is_remote
-    assert data.fetch(config, as_file) == repo / "data" / "train.csv"
+    as_file = data.resolve(config, InlinePointer(uri=(repo / "data/train.csv").as_uri(),
+                                                 sha256=sha(CSV)))
+    assert as_file.is_remote  # a file:// store is copied into the cache like any remote
+    assert data.fetch(config, as_file) == data.cache_path(config, sha(CSV))
+    absolute = data.resolve(config, str(repo / "data/train.csv"))
+    assert absolute.uri == "data/train.csv" and not absolute.is_remote
 
 
 def test_spec_pointers_name_the_spec_line_of_a_missing_pointer_file(
