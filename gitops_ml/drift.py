@@ -218,7 +218,7 @@ def _numeric_values(values: Any, column: str, side: str) -> np.ndarray:
                 f"column '{column}' must be numeric, but the {side} data holds "
                 f"{values.dtype} values (for example {sample!r})",
                 hint="fix the data or declare the column categorical in the spec")
-        arr = values.to_numpy(dtype="float64", na_value=np.nan)
+        arr: np.ndarray = values.to_numpy(dtype="float64", na_value=np.nan)
     else:
         arr = np.asarray(values, dtype="float64")
     arr = arr[np.isfinite(arr)]

@@ -1,0 +1,65 @@
+"""Drift commands: drift (pull requests) and monitor (scheduled runs)."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import ExitCode
+from ._app import common_options, emit, state
+
+
+@click.command()
+@click.argument("model")
+@click.option("--reference", metavar="REF", help="Reference data: a pointer file, .dvc file, "
+              "data path or URI (default: the training data).")
+@click.option("--current", metavar="REF", help="Current data (default: data.current of the "
+              "spec, else the test data).")
+@click.option("--model-artifact", metavar="PATH", type=click.Path(dir_okay=False),
+              help="A model artifact (.skops): adds prediction drift.")
+@click.option("--html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write Evidently's HTML report here (sampled when the data is large).")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write drift.json here.")
+@common_options
+def drift(model: str, reference: str | None, current: str | None,
+          model_artifact: str | None, html: str | None, out: str | None) -> None:
+    """Detect drift between the reference and the current data of MODEL.
+
+    Methods and thresholds are Evidently's defaults unless the spec's drift: settings override
+    them. Exits 5 when a drift: or check: gate of the spec fails.
+    """
+    from ..drift_run import drift_model, text
+
+    result = drift_model(state().repo, model, reference=reference, current=current,
+                         model_artifact=model_artifact, html=html, out=out)
+    emit(result, lambda: text(result),
+         exit_code=ExitCode.OK if result.gates_passed else ExitCode.GATES_FAILED)
+
+
+@click.command()
+@click.argument("model")
+@click.option("--current", metavar="REF", required=True, help="The fresh data to check.")
+@click.option("--reference", metavar="REF", help="Reference data (default: the production "
+              "version's reference from the registry).")
+@click.option("--html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write Evidently's HTML report here.")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write drift.json here.")
+@common_options
+def monitor(model: str, current: str, reference: str | None, html: str | None,
+            out: str | None) -> None:
+    """Check fresh data against the production model's reference data.
+
+    Exits 6 when drift is found, 0 when not, and another code on errors.
+    """
+    from ..drift_run import monitor_model, text
+
+    result = monitor_model(state().repo, model, current=current, reference=reference,
+                           html=html, out=out)
+
+    def render() -> str:
+        head = (f"{result.model}: drift found" if result.drift_found
+                else f"{result.model}: no drift")
+        return head + "\n" + text(result.drift)
+
+    emit(result, render, exit_code=ExitCode.DRIFT_FOUND if result.drift_found else ExitCode.OK)
