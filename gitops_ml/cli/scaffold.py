@@ -41,3 +41,53 @@ def init(directory: str, template: str, force: bool, owner_repo: str) -> None:
         return "\n".join(lines)
 
     emit(result, text)
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Run in DIR (new or empty) instead of a temporary folder.")
+@click.option("--keep/--no-keep", default=True, show_default=True,
+              help="Keep the folder (repository, origin and output) afterwards.")
+@click.option("--template", "-t", type=click.Choice(["classification", "regression"]),
+              default="classification", show_default=True, hidden=True)
+@common_options
+def demo(directory: str | None, keep: bool, template: str) -> None:
+    """Run the whole life of a model on one machine: offline, no GitHub, no token.
+
+    init a repository with a real dataset, promote a baseline, open a "pull request" that
+    changes a hyperparameter and the data, run the pull request pipeline (validate, plan,
+    train, evaluate, drift, report), merge, promote, and show the registry history and the
+    lineage. What a reviewer would see is written to an output folder.
+    """
+    from ..demo import NOT_AVAILABLE, DemoStep, run_demo
+    from ._app import state
+
+    live = state().output == "text"
+    phase = [""]
+
+    def on_step(step: DemoStep) -> None:
+        if not live:
+            return
+        if step.phase != phase[0]:
+            phase[0] = step.phase
+            click.secho(f"\n== {step.phase} ==", bold=True)
+        colour = {"ok": "green", "failed": "red", NOT_AVAILABLE: "yellow",
+                  "gates failed": "yellow", "drift found": "yellow"}.get(step.status)
+        click.echo(f"$ {step.command}")
+        click.secho(f"  {step.title}: {step.status} ({step.seconds:.1f}s)", fg=colour)
+        for line in step.text.splitlines():
+            click.echo(f"  {line}")
+
+    result = run_demo(directory, template=template, keep=keep, on_step=on_step)
+
+    def text() -> str:
+        lines = [f"\ndone in {result.seconds:.1f}s."]
+        if result.kept:
+            lines.append(f"repository: {result.repo}")
+            lines.append(f"output:     {result.output}")
+            lines += [f"  {what}: {path}" for what, path in result.files.items()]
+        if result.not_available:
+            lines.append("not available yet in this build: " + ", ".join(result.not_available))
+        return "\n".join(lines)
+
+    emit(result, text, exit_code=0 if result.complete else 1)

@@ -1,0 +1,444 @@
+"""``gitops-ml demo``: the whole life of a model on one machine, offline, with no GitHub.
+
+In a folder it creates a repository with ``init`` (scikit-learn's breast cancer data), commits
+it to ``main`` and promotes the baseline; opens a "pull request" branch that changes a
+hyperparameter and adds a fresh batch of data; runs the pull request pipeline (validate, plan,
+train, evaluate, drift, report) and writes what a reviewer would see to an output folder;
+"merges" with ``git merge`` and promotes; and shows the registry history and the lineage.
+
+Every step calls the same core function the CLI command of that name calls. A step whose core
+piece is not installed in this build is reported as ``not available`` — never faked.
+
+The core never prints: :func:`run_demo` reports each step to an ``on_step`` callback (the CLI
+prints them as they come) and returns a :class:`DemoResult`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import gitutil, scaffold
+from .errors import ConfigError, GatesFailed, GitopsMLError
+
+PR_BRANCH = "pr/tune-and-refresh"
+PR_TITLE = "Tune C and add a fresh batch of data"
+PR_NUMBER = 1
+
+OK = "ok"
+GATES_FAILED = "gates failed"
+DRIFT = "drift found"
+FAILED = "failed"
+NOT_AVAILABLE = "not available"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of the demo: what ran (the equivalent command), how it went, what it said."""
+
+    phase: str
+    title: str
+    command: str
+    status: str
+    text: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase, "title": self.title, "command": self.command,
+                "status": self.status, "text": self.text, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    directory: str
+    repo: str
+    output: str
+    model: str
+    steps: tuple[DemoStep, ...]
+    files: dict[str, str] = field(default_factory=dict)  # what -> path in the output folder
+    seconds: float = 0.0
+    kept: bool = True
+
+    @property
+    def complete(self) -> bool:
+        return all(s.status in (OK, GATES_FAILED, DRIFT) for s in self.steps)
+
+    @property
+    def not_available(self) -> tuple[str, ...]:
+        return tuple(s.title for s in self.steps if s.status == NOT_AVAILABLE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"directory": self.directory, "repo": self.repo, "output": self.output,
+                "model": self.model, "complete": self.complete,
+                "not_available": list(self.not_available), "files": dict(self.files),
+                "seconds": round(self.seconds, 3), "kept": self.kept,
+                "steps": [s.to_dict() for s in self.steps]}
+
+
+class NotAvailable(Exception):
+    """A core piece this step needs is not part of this build."""
+
+
+def core(module: str, attr: str) -> Any:
+    """``gitops_ml.<module>.<attr>``, or :class:`NotAvailable` when this build lacks it.
+
+    Only a missing gitops-ml module or attribute counts; any other import error is a bug and
+    propagates."""
+    name = f"gitops_ml.{module}"
+    try:
+        mod = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            raise NotAvailable(f"{name} is not in this build") from None
+        raise
+    if not hasattr(mod, attr):
+        raise NotAvailable(f"{name}.{attr} is not in this build")
+    return getattr(mod, attr)
+
+
+# --- git -----------------------------------------------------------------------------------
+
+IDENTITY = {"GIT_AUTHOR_NAME": "gitops-ml demo", "GIT_AUTHOR_EMAIL": "demo@gitops-ml.invalid",
+            "GIT_COMMITTER_NAME": "gitops-ml demo",
+            "GIT_COMMITTER_EMAIL": "demo@gitops-ml.invalid"}
+
+
+@contextmanager
+def git_identity() -> Iterator[None]:
+    """A committer identity for the demo's commits and tags, when the user has none set."""
+    saved = {k: os.environ.get(k) for k in IDENTITY}
+    try:
+        for key, value in IDENTITY.items():
+            os.environ.setdefault(key, value)
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _git(repo: Path, *args: str) -> str:
+    return gitutil.git_out(repo, "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args)
+
+
+# --- the pull request's change -------------------------------------------------------------
+
+def fresh_batch(sample: scaffold.Sample, *, rows: int = 200, seed: int = 7) -> bytes:
+    """A "fresh batch" of labelled rows: a seeded resample of the sample in which two
+    measurements moved (as when a lab changes its instrument), so drift has something to
+    find."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(sample.rows), size=rows, replace=True)
+    index = {name: i for i, name in enumerate(sample.columns)}
+    shifted = {sample.features[1]: 1.35, sample.features[4]: 1.15}  # texture, smoothness
+    out = []
+    for i in picks:
+        row = list(sample.rows[int(i)])
+        for column, factor in shifted.items():
+            row[index[column]] = round(float(row[index[column]]) * factor, 6)
+        out.append(tuple(row))
+    return scaffold.format_csv(sample.columns, out)
+
+
+def pull_request_change(repo: Path, sample: scaffold.Sample) -> list[str]:
+    """Edit the spec (a hyperparameter, and the fresh data as ``data.current``) and add the
+    fresh batch behind a pointer. Returns the files changed."""
+    spec_file = repo / "models" / sample.model / "model.yaml"
+    text = spec_file.read_text(encoding="utf-8")
+    pointer = f"data/{sample.model}-fresh.ptr.yaml"
+    old_param, new_param = "C: 1.0", "C: 0.3"
+    old_train = f"  train: data/{sample.model}.ptr.yaml\n"
+    if old_param not in text or old_train not in text:
+        raise ConfigError(f"{spec_file}: not the spec 'init' writes; cannot make the demo's "
+                          "change")
+    text = text.replace(old_param, new_param).replace(
+        old_train, old_train + f"  current: {pointer}\n")
+    spec_file.write_text(text, encoding="utf-8")
+    data_uri = f"data/{sample.model}-fresh.csv"
+    batch = fresh_batch(sample)
+    (repo / data_uri).write_bytes(batch)
+    (repo / pointer).write_bytes(scaffold.pointer_text(
+        data_uri, batch, "A fresh batch: two measurements shifted (gitops-ml demo)."))
+    return [spec_file.relative_to(repo).as_posix(), data_uri, pointer]
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+class Runner:
+    """Runs the steps in order, timing each and reporting it to ``on_step``."""
+
+    def __init__(self, on_step: Callable[[DemoStep], None] | None) -> None:
+        self.steps: list[DemoStep] = []
+        self.on_step = on_step
+
+    def step(self, phase: str, title: str, command: str,
+             body: Callable[[], tuple[str, str] | str]) -> DemoStep:
+        start = time.perf_counter()
+        try:
+            outcome = body()
+            status, text = (OK, outcome) if isinstance(outcome, str) else outcome
+        except NotAvailable as exc:
+            status, text = NOT_AVAILABLE, f"not available yet in this build: {exc}"
+        except GatesFailed as exc:
+            status, text = GATES_FAILED, exc.one_line()
+        except GitopsMLError as exc:
+            status, text = FAILED, exc.one_line()
+        step = DemoStep(phase, title, command, status, text, time.perf_counter() - start)
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        return step
+
+    def skip(self, phase: str, title: str, command: str, why: str) -> DemoStep:
+        step = DemoStep(phase, title, command, SKIPPED, why)
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        return step
+
+
+def _describe(result: Any, attrs: tuple[str, ...]) -> str:
+    note = getattr(result, "note", None)
+    if isinstance(note, str) and note:
+        return note
+    parts = [f"{a}={getattr(result, a)}" for a in attrs if getattr(result, a, None) is not None]
+    return ", ".join(parts)
+
+
+def _gates_text(result: Any) -> tuple[str, str]:
+    data = result.to_dict() if hasattr(result, "to_dict") else {}
+    metrics = data.get("metrics") or {}
+    gates = data.get("gates") or []
+    lines = ["metrics: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                     for k, v in metrics.items())]
+    for gate in gates:
+        mark = "skip" if gate.get("skipped") else ("pass" if gate.get("passed") else "FAIL")
+        lines.append(f"  [{mark}] {gate.get('gate')}"
+                     + (f" ({gate['note']})" if gate.get("note") else ""))
+    passed = data.get("gates_passed", True)
+    return (OK if passed else GATES_FAILED), "\n".join(lines)
+
+
+def run_demo(directory: str | Path | None = None, *, template: str = "classification",
+             keep: bool = True, on_step: Callable[[DemoStep], None] | None = None
+             ) -> DemoResult:
+    """Run the demo in ``directory`` (a new temporary folder when None)."""
+    started = time.perf_counter()
+    base = Path(directory) if directory is not None else Path(
+        tempfile.mkdtemp(prefix="gitops-ml-demo-"))
+    if base.exists() and any(base.iterdir()):
+        raise ConfigError(f"{base} is not empty", hint="give --dir a new or empty folder")
+    base.mkdir(parents=True, exist_ok=True)
+    repo, origin, output = base / "repo", base / "origin.git", base / "output"
+    output.mkdir()
+    runner = Runner(on_step)
+    files: dict[str, str] = {}
+    sample = scaffold.load_sample(template)
+    model = sample.model
+    with git_identity():
+        _main_branch(runner, repo, origin, template, model)
+        _pull_request(runner, repo, model, sample, output, files)
+        _merge(runner, repo, model, output, files)
+    result = DemoResult(str(base), str(repo), str(output), model, tuple(runner.steps), files,
+                        time.perf_counter() - started, keep)
+    if not keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return result
+
+
+def _config(repo: Path) -> Any:
+    from .spec import load_config
+
+    return load_config(repo)
+
+
+def _main_branch(runner: Runner, repo: Path, origin: Path, template: str, model: str) -> None:
+    phase = "main"
+
+    def init() -> str:
+        result = scaffold.init(repo, template)
+        return f"{len(result.created)} files: " + ", ".join(result.created)
+
+    runner.step(phase, "scaffold the repository", f"gitops-ml init repo --template {template}",
+                init)
+
+    def commit() -> str:
+        gitutil.run_git(origin.parent, "init", "-q", "--bare", "-b", "main", str(origin))
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", "Add the breast-cancer model")
+        _git(repo, "remote", "add", "origin", str(origin))
+        _git(repo, "push", "-q", "origin", "main")
+        return f"main at {_git(repo, 'rev-parse', '--short', 'HEAD')}, pushed to {origin.name}"
+
+    runner.step(phase, "commit to main", "git commit && git push origin main", commit)
+    _train(runner, phase, repo, model)
+    _evaluate(runner, phase, repo, model)
+    _promote(runner, phase, repo, model)
+
+
+def _train(runner: Runner, phase: str, repo: Path, model: str) -> None:
+    def body() -> str:
+        train = core("train", "train")
+        result = train(_config(repo), model)
+        return _describe(result, ("run_key",))
+
+    runner.step(phase, "train", f"gitops-ml train {model}", body)
+
+
+def _evaluate(runner: Runner, phase: str, repo: Path, model: str) -> None:
+    def body() -> tuple[str, str]:
+        evaluate = core("evaluate", "evaluate")
+        return _gates_text(evaluate(_config(repo), model))
+
+    runner.step(phase, "evaluate (against the champion, with the gates)",
+                f"gitops-ml evaluate {model}", body)
+
+
+def _promote(runner: Runner, phase: str, repo: Path, model: str,
+             promoted: dict[str, str] | None = None) -> None:
+    def body() -> str:
+        promote = core("promote", "promote")
+        result = promote(_config(repo), model)
+        if promoted is not None:
+            promoted["run_key"] = result.run_key
+        stage = f", stage {result.stage} ({result.stage_tag})" if result.stage else ""
+        return (f"registered {result.tag} at {result.commit[:12]}{stage}; artifact "
+                f"{result.artifact_sha256[:12]}" + "".join(f"\n{n}" for n in result.notes))
+
+    runner.step(phase, "promote", f"gitops-ml promote {model}", body)
+
+
+def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sample,
+                  output: Path, files: dict[str, str]) -> None:
+    phase = "pull request"
+
+    def branch() -> str:
+        _git(repo, "switch", "-q", "-c", PR_BRANCH)
+        changed = pull_request_change(repo, sample)
+        _git(repo, "add", *changed)
+        _git(repo, "commit", "-q", "-m", PR_TITLE)
+        return f"branch {PR_BRANCH}: C 1.0 -> 0.3; fresh batch as data.current ({changed[1]})"
+
+    runner.step(phase, "open a pull request", f"git switch -c {PR_BRANCH} && git commit",
+                branch)
+
+    def validate() -> tuple[str, str]:
+        from .validate import validate as run_validate
+
+        result = run_validate(str(repo), (), check_data=True)
+        lines = [f"{m.name}: {m.estimator}" for m in result.models]
+        lines += [p.line_text for p in result.problems]
+        return (OK if result.ok else FAILED), "\n".join(lines)
+
+    runner.step(phase, "validate", "gitops-ml validate", validate)
+
+    def plan() -> str:
+        from .plan import plan as run_plan
+
+        result = run_plan(str(repo), "main")
+        return "\n".join(f"{m.name}: " + "; ".join(m.reasons) for m in result.models) \
+            or "no model affected"
+
+    runner.step(phase, "plan", "gitops-ml plan --base main", plan)
+    _train(runner, phase, repo, model)
+    _evaluate(runner, phase, repo, model)
+    _drift(runner, phase, repo, model, output, files)
+    _report(runner, phase, repo, model, output, files)
+
+
+def _drift(runner: Runner, phase: str, repo: Path, model: str, output: Path,
+           files: dict[str, str]) -> None:
+    def body() -> tuple[str, str]:
+        drift_model = core("drift_run", "drift_model")
+        result = drift_model(str(repo), model, html=output / "drift.html")
+        data = result.to_dict() if hasattr(result, "to_dict") else {}
+        html = data.get("report_html")
+        if html and Path(html).is_file():
+            if Path(html).resolve() != (output / "drift.html").resolve():
+                shutil.copyfile(html, output / "drift.html")
+            files["evidently html"] = str(output / "drift.html")
+        drifted = [c["column"] for c in data.get("columns", []) if c.get("drifted")]
+        text = (f"share of drifted columns {data.get('share_of_drifted_columns', 0):.2f}; "
+                f"drifted: {', '.join(drifted) or 'none'}")
+        return (DRIFT if drifted else OK), text
+
+    runner.step(phase, "drift", f"gitops-ml drift {model}", body)
+
+
+def _report(runner: Runner, phase: str, repo: Path, model: str, output: Path,
+            files: dict[str, str]) -> None:
+    def body() -> tuple[str, str]:
+        make_report = core("report", "make_report")
+        head = _git(repo, "rev-parse", "HEAD")
+        context = {"pr": PR_NUMBER, "head_sha": head, "branch": PR_BRANCH, "title": PR_TITLE}
+        result = make_report(_config(repo), model, fmt="md", out=output / "comment.md",
+                             bundle=output / "bundle", step_summary=output / "summary.md",
+                             context=context)
+        files["comment"] = str(output / "comment.md")
+        files["summary"] = str(output / "summary.md")
+        files["bundle"] = str(output / "bundle")
+        status = GATES_FAILED if result.gate_outcome == "failed" else OK
+        return status, result.text
+
+    runner.step(phase, "report (the pull request comment)",
+                f"gitops-ml report {model} --bundle output/bundle", body)
+
+
+def _merge(runner: Runner, repo: Path, model: str, output: Path,
+           files: dict[str, str]) -> None:
+    phase = "merge"
+
+    def merge() -> str:
+        _git(repo, "switch", "-q", "main")
+        _git(repo, "merge", "-q", "--no-ff", "-m", f"Merge pull request #{PR_NUMBER} from "
+             f"{PR_BRANCH}", PR_BRANCH)
+        _git(repo, "push", "-q", "origin", "main")
+        return f"main at {_git(repo, 'rev-parse', '--short', 'HEAD')}"
+
+    runner.step(phase, "merge", f"git merge --no-ff {PR_BRANCH}", merge)
+    promoted: dict[str, str] = {}
+    _promote(runner, phase, repo, model, promoted)
+
+    def card() -> str:
+        from .store import Store
+
+        if "run_key" not in promoted:
+            raise NotAvailable("the promotion did not happen, so there is no model card")
+        text = Store.open(_config(repo)).read_run_file(promoted["run_key"], "model_card.md")
+        (output / "model_card.md").write_bytes(text)
+        files["model card"] = str(output / "model_card.md")
+        return f"written to {output / 'model_card.md'}"
+
+    runner.step(phase, "model card", f"gitops-ml registry show {model}#production", card)
+
+    def history() -> str:
+        from .registry import history as read_history
+
+        result = read_history(str(repo), model)
+        rows = result.to_dict() if hasattr(result, "to_dict") else {}
+        events = rows.get("events", []) if isinstance(rows, dict) else []
+        return "\n".join(str(e.get("tag", e)) for e in events) or str(result)
+
+    runner.step(phase, "registry history", f"gitops-ml registry history {model}", history)
+
+    def lineage() -> str:
+        lineage_of = core("lineage", "lineage")
+        result = lineage_of(str(repo), f"{model}#production")
+        text = getattr(result, "text", None)
+        return text if isinstance(text, str) else str(result)
+
+    runner.step(phase, "lineage", f"gitops-ml lineage {model}#production", lineage)
