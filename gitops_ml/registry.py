@@ -872,3 +872,19 @@ __all__ = [
     "bump_version", "deprecate", "history", "list_models", "parse_tag", "read_model",
     "read_state", "register", "resolve", "rollback", "show", "tag_name",
 ]
+
+
+# --- what other parts ask of the registry -------------------------------------------------
+
+def champion_provider() -> Any:
+    """evaluate's champion lookup (``gitops_ml.champion.default_provider`` calls this)."""
+    from .registry_champion import RegistryChampion
+
+    return RegistryChampion()
+
+
+def production_reference(config: Any, spec: Any, stage: str | None = None) -> Any:
+    """The data the version at ``stage`` (default: the spec's) was trained on; None if none."""
+    from .registry_champion import production_reference as _reference
+
+    return _reference(config, spec, stage)

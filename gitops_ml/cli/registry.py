@@ -1,0 +1,258 @@
+"""Registry commands: promote, registry list/show/history, rollback, deprecate, lineage,
+reproduce. Each parses its arguments, calls one core function and renders the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._app import LazyGroup, common_options, emit, state
+
+if TYPE_CHECKING:
+    from ..spec import ProjectConfig
+
+
+def _repo() -> Path:
+    return Path(state().repo or ".").absolute()
+
+
+def _config() -> ProjectConfig:
+    from ..spec import load_config
+
+    return load_config(state().repo)
+
+
+def _short(sha: Any, n: int = 12) -> str:
+    return str(sha)[:n] if sha else "-"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [header, *rows]]
+    return "\n".join(lines)
+
+
+# --- promote ------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("model")
+@click.option("--stage", default=None, help="Stage to assign (default: the spec's "
+              "promotion.stage). An empty string registers without a stage.")
+@click.option("--bump", type=click.Choice(["major", "minor", "patch"]), default=None,
+              help="Version part to bump (default: the spec's promotion.bump, else minor).")
+@click.option("--retrain", is_flag=True, help="Train now if the PR's artifact is not found "
+              "(recorded in the manifest).")
+@click.option("--force", is_flag=True, help="Promote despite failed or missing gates "
+              "(recorded in the manifest).")
+@click.option("--artifacts", type=click.Path(file_okay=False), default=None,
+              help="A folder of downloaded CI artifacts (or a cache) to find the run in.")
+@click.option("--pr", type=int, default=None, help="Pull request number (default: from the "
+              "GitHub event or the merge commit's subject).")
+@click.option("--head-sha", default=None, help="The PR's head SHA (default: from the event).")
+@click.option("--actor", default=None, help="Who promotes (default: GITHUB_ACTOR, else git's "
+              "committer name).")
+@click.option("--push/--no-push", default=None, help="Push the tags to origin (default: when "
+              "origin exists).")
+@common_options
+def promote(model: str, stage: str | None, bump: str | None, retrain: bool, force: bool,
+            artifacts: str | None, pr: int | None, head_sha: str | None, actor: str | None,
+            push: bool | None) -> None:
+    """Register the artifact the pull request evaluated and assign its stage.
+
+    The artifact is found by the run key at HEAD (spec, data and library versions), never by
+    the merge commit, so squash and rebase merges find it too.
+    """
+    from ..promote import promote as run_promote
+
+    result = run_promote(_config(), model, stage=stage, bump=bump, retrain=retrain,
+                         force=force, pr=pr, head_sha=head_sha, actor=actor, push=push,
+                         artifacts=artifacts)
+
+    def text() -> str:
+        verb = "already registered" if result.existing else "registered"
+        lines = [f"{result.model} {result.version} {verb} at {_short(result.commit)} "
+                 f"(artifact {_short(result.artifact_sha256)}, run {_short(result.run_key)})"]
+        if result.stage:
+            lines.append(f"stage {result.stage}: {result.version}"
+                         + (f" (tag {result.stage_tag})" if result.stage_tag else ""))
+        lines.append("tags: " + (", ".join(result.tags) or "none new")
+                     + (" — pushed to origin" if result.pushed else " — local only"))
+        if result.release_url:
+            lines.append(f"release: {result.release_url}")
+        lines += [f"note: {n}" for n in result.notes]
+        return "\n".join(lines)
+
+    emit(result, text)
+
+
+# --- registry list/show/history -----------------------------------------------------------
+
+@click.group(cls=LazyGroup)
+@common_options
+def registry() -> None:
+    """List and show model versions and stages (GTO-compatible Git tags)."""
+
+
+@registry.command("list")
+@common_options
+def list_cmd() -> None:
+    """Every model with its latest version and stages."""
+    from .. import registry as reg
+
+    result = reg.list_models(_repo())
+
+    def text() -> str:
+        if not result.models:
+            return "no models in the registry"
+        rows = [[m.name, m.latest or "-", str(m.versions),
+                 ", ".join(f"{s}={v}" for s, v in sorted(m.stages.items())) or "-",
+                 "deprecated" if m.deprecated else ""] for m in result.models]
+        return _table(rows, ["model", "latest", "versions", "stages", ""])
+
+    emit(result, text)
+
+
+@registry.command("show")
+@click.argument("ref", metavar="MODEL[@VERSION|#STAGE]")
+@common_options
+def show_cmd(ref: str) -> None:
+    """A model's versions and stages, or one version with its manifest."""
+    from .. import registry as reg
+
+    result = reg.show(_repo(), ref)
+
+    def text() -> str:
+        if isinstance(result, reg.ModelState):
+            head = f"{result.name}" + (" (deprecated)" if result.deprecated else "")
+            stages = ", ".join(f"{s.stage}={s.version}" for s in result.stages) or "none"
+            rows = [[v.version, _short(v.commit), v.created_at, v.author,
+                     ", ".join(v.stages) or "-",
+                     "" if v.active else "deregistered",
+                     _short(((v.manifest or {}).get("artifact") or {}).get("sha256"))]
+                    for v in result.versions]
+            return "\n".join([head, f"stages: {stages}", "",
+                              _table(rows, ["version", "commit", "created", "by", "stages",
+                                            "", "artifact"])])
+        v = result.version
+        m = v.manifest or {}
+        lines = [f"{result.model} {v.version}" + ("" if v.active else " (deregistered)"),
+                 f"tag: {v.tag}", f"commit: {v.commit}", f"created: {v.created_at} by "
+                 f"{v.author}", f"stages: {', '.join(v.stages) or 'none'}"]
+        art = m.get("artifact") or {}
+        if art:
+            lines.append(f"artifact: {art.get('sha256')} ({art.get('uri')})")
+        for key in ("run_key", "pr", "head_sha", "merge_sha", "actor", "retrained", "forced"):
+            if m.get(key) not in (None, ""):
+                lines.append(f"{key}: {m[key]}")
+        metrics = m.get("metrics") or {}
+        if metrics:
+            lines.append("metrics: " + ", ".join(f"{k}={val:.4g}" if isinstance(val, float)
+                                                 else f"{k}={val}"
+                                                 for k, val in metrics.items()))
+        return "\n".join(lines)
+
+    emit(result, text)
+
+
+@registry.command("history")
+@click.argument("model")
+@common_options
+def history_cmd(model: str) -> None:
+    """Every registry event of a model, newest first."""
+    from .. import registry as reg
+
+    result = reg.history(_repo(), model)
+
+    def text() -> str:
+        rows = [[e.created_iso, e.action, e.version or "", e.stage or "", e.tag,
+                 _short(e.commit), e.tagger] for e in result.events]
+        return _table(rows, ["when", "action", "version", "stage", "tag", "commit", "by"])
+
+    emit(result, text)
+
+
+# --- rollback, deprecate ------------------------------------------------------------------
+
+@click.command()
+@click.argument("model")
+@click.option("--to", "to", required=True, metavar="vX.Y.Z", help="The version to go back to.")
+@click.option("--stage", default="production", show_default=True)
+@click.option("--actor", default=None, help="Who rolls back (recorded in the tag message).")
+@click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
+@common_options
+def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | None) -> None:
+    """Assign a stage to an earlier version with a new stage tag (history keeps both)."""
+    from .. import registry as reg
+
+    result = reg.rollback(_repo(), model, to, stage, actor=actor or reg.actor_default(),
+                          push=push)
+
+    def text() -> str:
+        if not result.tags:
+            return f"{model} {stage} is already {to}: nothing to do"
+        return (f"{model} {stage}: {result.previous or 'none'} -> {to} (tag {result.tags[0]}"
+                + (", pushed)" if result.pushed else ", local only)"))
+
+    emit(result, text)
+
+
+@click.command()
+@click.argument("model")
+@click.option("--version", "version", default=None, metavar="vX.Y.Z",
+              help="Deregister this version only (default: deprecate the whole model).")
+@click.option("--actor", default=None)
+@click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
+@common_options
+def deprecate(model: str, version: str | None, actor: str | None, push: bool | None) -> None:
+    """Deprecate a model (name@deprecated) or deregister one version (name@vX.Y.Z!)."""
+    from .. import registry as reg
+
+    result = reg.deprecate(_repo(), model, version, actor=actor or reg.actor_default(),
+                           push=push)
+    what = f"{model} {version} deregistered" if version else f"{model} deprecated"
+    emit(result, f"{what} (tag {result.tags[0]}" + (", pushed)" if result.pushed
+                                                     else ", local only)"))
+
+
+# --- lineage, reproduce -------------------------------------------------------------------
+
+@click.command()
+@click.argument("ref", metavar="MODEL[@VERSION|#STAGE]")
+@common_options
+def lineage(ref: str) -> None:
+    """How a model version came to be: commit, PR, data, spec, metrics, gates, libraries."""
+    from ..lineage import lineage as run_lineage
+    from ..lineage import render_text
+
+    result = run_lineage(_repo(), ref)
+    emit(result, lambda: render_text(result))
+
+
+@click.command()
+@click.argument("ref", metavar="MODEL[@VERSION|#STAGE]")
+@click.option("--keep", is_flag=True, help="Keep the temporary worktree (for inspection).")
+@common_options
+def reproduce(ref: str, keep: bool) -> None:
+    """Retrain a version at its recorded commit and compare the artifact's sha256."""
+    from ..errors import ExitCode
+    from ..lineage import reproduce as run_reproduce
+
+    result = run_reproduce(_repo(), ref, keep=keep)
+
+    def text() -> str:
+        verdict = "identical" if result.identical else "DIFFERENT"
+        lines = [f"{result.model} {result.version}: artifact {verdict}",
+                 f"recorded:   {result.expected_sha256}",
+                 f"reproduced: {result.actual_sha256}",
+                 f"at commit {result.commit} ({result.seconds:.1f}s)"]
+        if not result.identical and result.run_key_matches is False:
+            lines.append("note: the run key differs (library versions or data changed): "
+                         + ", ".join(result.differences))
+        if result.worktree:
+            lines.append(f"worktree kept at {result.worktree}")
+        return "\n".join(lines)
+
+    emit(result, text, exit_code=ExitCode.OK if result.identical else ExitCode.REGISTRY)
