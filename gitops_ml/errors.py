@@ -171,6 +171,12 @@ class GitHubError(GitopsMLError):
     exit_code = ExitCode.GITHUB
 
 
+class BundleError(GitHubError):
+    """A report bundle is malformed, too large, or not from the triggering run: refused."""
+
+    code = "bundle_refused"
+
+
 class GatesFailed(GitopsMLError):
     """Raised by the CLI layer when a result's gates failed: exit code, not an error line."""
 

@@ -121,7 +121,8 @@ class GitHubServer:
             return self.repos.setdefault(full_name, Repo(full_name))
 
     def add_pull(self, full_name: str, number: int, *, head_sha: str = "0" * 40,
-                 title: str = "A change", head_ref: str = "feature") -> dict[str, Any]:
+                 title: str = "A change", head_ref: str = "feature",
+                 head_repo: str | None = None) -> dict[str, Any]:
         repo = self.add_repo(full_name)
         base = f"{self.url}/repos/{full_name}"
         with self._lock:
@@ -130,7 +131,8 @@ class GitHubServer:
             pull = {"number": number, "id": self._next_id(), "title": title, "state": "open",
                     "url": f"{base}/pulls/{number}",
                     "html_url": f"https://github.com/{full_name}/pull/{number}",
-                    "head": {"sha": head_sha, "ref": head_ref},
+                    "head": {"sha": head_sha, "ref": head_ref,
+                             "repo": {"full_name": head_repo or full_name}},
                     "base": {"sha": "f" * 40, "ref": "main"}}
             repo.pulls[number] = pull
             return pull

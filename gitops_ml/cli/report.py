@@ -1,0 +1,113 @@
+"""``gitops-ml report`` and ``gitops-ml comment``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import ExitCode
+from ._app import common_options, emit, state
+
+
+@click.command()
+@click.argument("model")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md",
+              show_default=True, help="md: the PR comment (fits GitHub's limit); html; json.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of printing it.")
+@click.option("--bundle", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write a bundle for fork-safe posting: report.md, summary.md, "
+                   "metadata.json.")
+@click.option("--run-key", metavar="KEY", help="Report this run (default: the run key of the "
+              "spec and data as they are now).")
+@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read run.json from FILE instead of the store.")
+@click.option("--evaluation", "evaluation_file",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Read evaluation.json from FILE instead of the store.")
+@click.option("--drift", "drift_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read drift.json from FILE instead of the store.")
+@click.option("--pr", type=int, help="Pull request number (default: from GITHUB_EVENT_PATH).")
+@click.option("--sha", help="Head commit SHA of the pull request (default: from the event).")
+@click.option("--step-summary/--no-step-summary", default=True, show_default=True,
+              help="Append the full report to $GITHUB_STEP_SUMMARY when it is set.")
+@common_options
+def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key: str | None,
+           run_file: Path | None, evaluation_file: Path | None, drift_file: Path | None,
+           pr: int | None, sha: str | None, step_summary: bool) -> None:
+    """Render the report of MODEL: checks, training, metrics vs the champion with gates, bias
+    slices, drift (most drifted first) and lineage.
+
+    Records come from the store by the model's run key, or from --run/--evaluation/--drift.
+    """
+    from ..report import github_context, make_report
+
+    config = _config_or_none(explicit=any((run_file, evaluation_file, drift_file)))
+    context = github_context(os.environ)
+    if pr is not None:
+        context["pr"] = pr
+    if sha is not None:
+        context["head_sha"] = sha
+    if config is not None:
+        from ..gitutil import head_commit, is_repo
+
+        if is_repo(config.root):
+            context["commit"] = head_commit(config.root)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
+    result = make_report(config, model, fmt=fmt, out=out, bundle=bundle,
+                         step_summary=Path(summary) if summary else None, run_key=run_key,
+                         run_file=run_file, evaluation_file=evaluation_file,
+                         drift_file=drift_file, context=context)
+
+    def text() -> str:
+        if out is None:
+            return result.text.rstrip("\n")
+        lines = [f"wrote {result.format} report of {model} to {out} ({result.chars:,} chars; "
+                 f"gates: {result.gate_outcome})"]
+        if result.bundle:
+            lines.append(f"wrote bundle to {result.bundle}")
+        return "\n".join(lines)
+
+    if out is None and bundle is not None and state().output == "text":
+        click.echo(f"wrote bundle to {result.bundle}", err=True)
+    emit(result, text, exit_code=ExitCode.OK)
+
+
+def _config_or_none(*, explicit: bool):  # type: ignore[no-untyped-def]
+    from ..errors import NoConfigError
+    from ..spec import load_config
+
+    try:
+        return load_config(state().repo)
+    except NoConfigError:
+        if explicit:
+            return None
+        raise
+
+
+@click.command()
+@click.argument("report_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pr", type=int, help="Pull request number (default: from GITHUB_EVENT_PATH).")
+@click.option("--repo", "repository", metavar="OWNER/NAME",
+              help="Repository (default: $GITHUB_REPOSITORY).")
+@click.option("--from-bundle", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Post the bundle(s) in DIR, checked against the workflow_run payload.")
+@click.option("--model", help="Model name (default: the marker in the report).")
+@click.option("--sha", help="Commit for the status (default: the PR's head).")
+@click.option("--status/--no-status", default=True, show_default=True,
+              help="Record the gate outcome as a check run (or commit status).")
+@common_options
+def comment(report_file: Path | None, pr: int | None, repository: str | None,
+            from_bundle: Path | None, model: str | None, sha: str | None,
+            status: bool) -> None:
+    """Post REPORT_FILE (or a bundle) as the model's sticky PR comment, updated in place.
+
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and GITHUB_EVENT_PATH.
+    """
+    from ..github.publish import publish_comment
+
+    result = publish_comment(repo=repository, pr=pr, report_file=report_file,
+                             from_bundle=from_bundle, model=model, sha=sha, status=status)
+    emit(result, result.text)
