@@ -363,3 +363,26 @@ def test_twenty_concurrent_promotions(repo: Path, remote: Path, tmp_path: Path):
     shas = {v.manifest["artifact"]["sha256"] for v in state.versions}
     assert len(shas) == 20
     assert state.stage("production").version == "v0.20.0"
+
+
+@pytest.mark.skipif(not (GTO / "gto").exists(),
+                    reason="gto venv absent (benchmarks/bench_registry.py creates it)")
+def test_gto_show_reads_a_gitops_ml_registry(repo: Path):
+    """Interop: GTO itself sees the same latest versions and stages as we do."""
+    reg.register(repo, "churn", git(repo, "rev-parse", "HEAD"), manifest("1" * 64),
+                 stage="production")
+    reg.register(repo, "churn", commit(repo), manifest("2" * 64), stage="production")
+    reg.register(repo, "churn", commit(repo), manifest("3" * 64), stage="staging")
+    reg.register(repo, "fraud", commit(repo), manifest("4" * 64), stage="staging", bump="major")
+    reg.rollback(repo, "churn", "v0.1.0", "production")
+    reg.deprecate(repo, "churn", "v0.3.0")
+    proc = subprocess.run([str(GTO / "gto"), "show", "--json"], cwd=repo, capture_output=True,
+                          text=True, check=True)
+    theirs = json.loads(proc.stdout)
+    ours = reg.list_models(repo)
+    assert set(theirs) == {m.name for m in ours.models} == {"churn", "fraud"}
+    for m in ours.models:
+        assert theirs[m.name]["version"] == m.latest
+        assert {s: v for s, v in theirs[m.name]["stage"].items() if v} == m.stages
+    assert theirs["churn"] == {"version": "v0.2.0", "registered": True, "active": True,
+                               "stage": {"production": "v0.1.0", "staging": None}}
