@@ -1,0 +1,381 @@
+"""``gitops-ml drift`` and ``gitops-ml monitor`` on real repositories with real data (the wine
+dataset that ships with scikit-learn), including every bad input of the drift issue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gitops_ml.errors import ExitCode
+
+FEATURES = ["alcohol", "malic_acid", "ash", "magnesium", "proline"]
+
+SPEC = """name: wine
+task: classification
+data:
+  train: data/train.csv
+  test: data/test.csv
+target: target
+features:
+  numeric: [alcohol, malic_acid, ash, magnesium, proline]
+  categorical: [grade]
+estimator:
+  class: sklearn.linear_model.LogisticRegression
+  params: {max_iter: 2000}
+gates:
+  - {drift: share_of_drifted_columns, max: 0.3}
+"""
+
+
+def wine() -> pd.DataFrame:
+    from sklearn.datasets import load_wine
+
+    df = load_wine(as_frame=True).frame[[*FEATURES, "target"]]
+    df = df.assign(grade=np.where(df["alcohol"] > 13, "high", "low"))
+    return df.sample(frac=1, random_state=0).reset_index(drop=True)
+
+
+class Repo(type(Path())):  # type: ignore[misc]
+    """The repository's path, carrying the frame its data came from."""
+
+    frame: pd.DataFrame
+
+
+@pytest.fixture
+def project(make_repo):
+    df = wine()
+    files = {"gitops-ml.yaml": "models: models/*/model.yaml\n",
+             "models/wine/model.yaml": SPEC,
+             "data/train.csv": df.iloc[:120].to_csv(index=False),
+             "data/test.csv": df.iloc[120:].to_csv(index=False)}
+    repo = Repo(make_repo(files))
+    repo.frame = df
+    return repo
+
+
+def write(repo: Path, name: str, frame: pd.DataFrame) -> str:
+    (repo / "data" / name).write_text(frame.to_csv(index=False))
+    return f"data/{name}"
+
+
+def current(repo: Path) -> pd.DataFrame:
+    return repo.frame.iloc[120:].copy()  # type: ignore[attr-defined]
+
+
+def test_default_reference_and_current_match_the_engine(project, gml) -> None:
+    r = gml("drift", "wine", "-o", "json", cwd=project)
+    assert r.exit_code == 0, r.output
+    result = r.json()["result"]
+    assert result["reference"]["uri"] == "data/train.csv"
+    assert result["reference"]["rows"] == 120 and result["current"]["rows"] == 58
+    assert [c["column"] for c in result["columns"]] == [*FEATURES, "grade"]
+    assert [c["method"] for c in result["columns"]] == ["ks"] * 5 + ["z"]
+    assert result["target"]["column"] == "target"
+    assert result["target"]["method"] == "chisquare"  # 3 classes, small reference
+    assert result["prediction"] is None
+    assert result["gates"][0]["passed"] is True
+
+    from gitops_ml import drift
+
+    df = project.frame
+    ours = drift.column_drift("alcohol", df["alcohol"][:120], df["alcohol"][120:], "numerical")
+    assert result["columns"][0]["score"] == pytest.approx(ours.score, rel=1e-12)
+
+
+def test_drifted_data_fails_the_gate_and_writes_drift_json(project, gml) -> None:
+    cur = current(project)
+    cur["alcohol"] += 1.5
+    cur["proline"] *= 1.6
+    ref = write(project, "current.csv", cur)
+    out = project / "out" / "drift.json"
+    r = gml("drift", "wine", "--current", ref, "--out", out, cwd=project)
+    assert r.exit_code == ExitCode.GATES_FAILED, r.output
+    assert "share_of_drifted_columns ≤ 0.3: FAILED" in r.stdout
+    doc = json.loads(out.read_text())
+    assert set(doc) >= {"schema_version", "reference", "current", "columns",
+                        "share_of_drifted_columns", "number_of_drifted_columns", "dataset_drift",
+                        "drift_share", "target", "prediction", "checks", "report_html",
+                        "sampled_rows"}
+    assert doc["schema_version"] == 1
+    assert set(doc["columns"][0]) >= {"column", "kind", "method", "score", "threshold",
+                                      "drifted", "stattest_name"}
+    assert doc["number_of_drifted_columns"] == 2
+    assert doc["share_of_drifted_columns"] == pytest.approx(2 / 6)
+    assert doc["dataset_drift"] is False
+    assert doc["current"]["uri"] == "data/current.csv"
+    assert len(doc["current"]["sha256"]) == 64
+
+
+def test_spec_current_is_the_default_current(project, gml) -> None:
+    cur = current(project)
+    cur["magnesium"] = cur["magnesium"] + 40
+    write(project, "live.csv", cur)
+    spec = project / "models/wine/model.yaml"
+    spec.write_text(SPEC.replace("  test: data/test.csv\n",
+                                 "  test: data/test.csv\n  current: data/live.csv\n"))
+    r = gml("drift", "wine", "-o", "json", cwd=project)
+    result = r.json()["result"]
+    assert result["current"]["uri"] == "data/live.csv"
+    assert [c["column"] for c in result["columns"] if c["drifted"]] == ["magnesium"]
+
+
+def test_missing_columns_in_current_is_a_clear_error(project, gml) -> None:
+    ref = write(project, "cur.csv", current(project).drop(columns=["ash", "grade"]))
+    r = gml("drift", "wine", "--current", ref, cwd=project)
+    assert r.exit_code == ExitCode.DATA
+    assert "error: the current data lacks column(s) ash, grade" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_extra_columns_in_current_are_ignored_and_reported(project, gml) -> None:
+    ref = write(project, "cur.csv", current(project).assign(extra=1, other="x"))
+    r = gml("drift", "wine", "--current", ref, "-o", "json", cwd=project)
+    assert r.exit_code == 0, r.output
+    result = r.json()["result"]
+    assert "extra" not in [c["column"] for c in result["columns"]]
+
+
+def test_extra_columns_are_listed_by_the_checks() -> None:
+    from gitops_ml.datachecks import run_checks
+
+    spec = spec_object()
+    df = wine()
+    checks = run_checks(spec, df, df.assign(extra=1))
+    extra = [c for c in checks.checks if c.name == "extra_columns"]
+    assert extra and extra[0].severity == "info" and "extra" in extra[0].message
+    assert checks.passed
+
+
+def spec_object():
+    import tempfile
+
+    from gitops_ml.spec import ModelSpec, load_spec_document
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "model.yaml"
+        p.write_text(SPEC)
+        spec: ModelSpec = load_spec_document(p, "models/wine/model.yaml")[0]
+    return spec
+
+
+def test_changed_dtype_of_a_numeric_column_is_a_clear_error(project, gml) -> None:
+    cur = current(project)
+    cur["alcohol"] = ["high" if i % 3 else str(v) for i, v in enumerate(cur["alcohol"])]
+    ref = write(project, "cur.csv", cur)
+    r = gml("drift", "wine", "--current", ref, cwd=project)
+    assert r.exit_code == ExitCode.DATA, r.output
+    assert "column 'alcohol' must be numeric, but the current data holds" in r.stderr
+    assert "(for example '" in r.stderr
+
+
+def test_changed_dtype_of_a_categorical_column_is_compared_by_value(project, gml) -> None:
+    # grade as numbers on one side: categories compare as text, so every value is new
+    cur = current(project)
+    cur["grade"] = np.where(cur["grade"] == "high", 1, 0)
+    ref = write(project, "cur.csv", cur)
+    r = gml("drift", "wine", "--current", ref, "-o", "json", cwd=project)
+    result = r.json()["result"]
+    grade = next(c for c in result["columns"] if c["column"] == "grade")
+    assert grade["drifted"] is True and grade["method"] == "chisquare"
+    checks = {c["name"]: c for c in result["checks"]["results"] if not c["passed"]}
+    assert "dtype_changes" in checks and "grade" in checks["dtype_changes"]["message"]
+    assert "new_categories" in checks
+
+
+def test_all_null_column_is_reported_untested_and_drifted(project, gml) -> None:
+    cur = current(project)
+    cur["magnesium"] = np.nan
+    ref = write(project, "cur.csv", cur)
+    r = gml("drift", "wine", "--current", ref, "-o", "json", cwd=project)
+    result = r.json()["result"]
+    mg = next(c for c in result["columns"] if c["column"] == "magnesium")
+    assert mg["score"] is None and mg["method"] is None
+    assert mg["drifted"] is True
+    assert mg["note"] == "no values in the current data (all null): not tested"
+    assert mg["current_values"] == 0
+
+
+def test_constant_column_on_both_sides_is_not_drift(project, gml) -> None:
+    (project / "data/train.csv").write_text(
+        project.frame.iloc[:120].assign(ash=2.5).to_csv(index=False))
+    ref = write(project, "cur.csv", current(project).assign(ash=2.5))
+    r = gml("drift", "wine", "--current", ref, "-o", "json", cwd=project)
+    ash = next(c for c in r.json()["result"]["columns"] if c["column"] == "ash")
+    assert ash["method"] == "z" and ash["score"] == 1.0 and ash["drifted"] is False
+
+
+def test_unseen_categories_drift_and_fail_a_new_categories_gate(project, gml) -> None:
+    spec = project / "models/wine/model.yaml"
+    spec.write_text(SPEC + "  - {check: new_categories}\n")
+    cur = current(project)
+    cur.loc[cur.index[:10], "grade"] = "medium"
+    ref = write(project, "cur.csv", cur)
+    r = gml("drift", "wine", "--current", ref, "-o", "json", cwd=project)
+    assert r.exit_code == ExitCode.GATES_FAILED
+    result = r.json()["result"]
+    grade = next(c for c in result["columns"] if c["column"] == "grade")
+    assert grade["method"] == "chisquare" and grade["score"] == 0.0 and grade["drifted"]
+    gate = next(g for g in result["gates"] if g["subject"] == "new_categories")
+    assert gate["passed"] is False and "'medium'" in gate["note"]
+
+
+def test_empty_current_data_is_a_clear_error(project, gml) -> None:
+    ref = write(project, "cur.csv", current(project).iloc[:0])
+    r = gml("drift", "wine", "--current", ref, cwd=project)
+    assert r.exit_code == ExitCode.DATA
+    assert "error: the current data has no rows" in r.stderr
+
+
+def test_empty_reference_is_a_clear_error(project, gml) -> None:
+    ref = write(project, "ref.csv", current(project).iloc[:0])
+    r = gml("drift", "wine", "--reference", ref, "--current", "data/test.csv", cwd=project)
+    assert r.exit_code == ExitCode.DATA
+    assert "error: the reference data has no rows" in r.stderr
+
+
+def test_reference_too_small_for_any_test_gives_a_defined_result(project, gml) -> None:
+    ref = write(project, "ref.csv", project.frame.iloc[:1])
+    r = gml("drift", "wine", "--reference", ref, "--current", "data/test.csv", "-o", "json",
+            cwd=project)
+    assert r.exit_code in (0, ExitCode.GATES_FAILED), r.output
+    result = r.json()["result"]
+    assert result["reference"]["rows"] == 1
+    assert all(c["score"] is not None for c in result["columns"])
+    assert any("only 1 rows" in w for w in result["warnings"])
+
+
+def test_high_cardinality_categorical_column() -> None:
+    from gitops_ml import drift
+
+    rng = np.random.default_rng(0)
+    ref = pd.Series([f"id{i}" for i in rng.integers(0, 50_000, 60_000)])
+    cur = pd.Series([f"id{i}" for i in rng.integers(25_000, 75_000, 60_000)])
+    col = drift.column_drift("user", ref, cur, "categorical")
+    assert col.method == "jensenshannon" and col.drifted
+    assert 0.5 < col.score < 1  # type: ignore[operator]
+    same = drift.column_drift("user", ref, ref.sample(frac=1, random_state=1), "categorical")
+    assert same.score == pytest.approx(0.0, abs=1e-7) and not same.drifted
+
+
+def test_unknown_method_in_the_spec_is_a_config_error(project, gml) -> None:
+    spec = project / "models/wine/model.yaml"
+    spec.write_text(SPEC + "drift:\n  columns:\n    grade: {method: ks}\n")
+    r = gml("drift", "wine", cwd=project)
+    assert r.exit_code == ExitCode.CONFIG
+    assert "drift method 'ks' applies to numeric columns only" in r.stderr
+
+
+def test_spec_overrides_method_and_threshold(project, gml) -> None:
+    spec = project / "models/wine/model.yaml"
+    spec.write_text(SPEC + "drift:\n  method: psi\n  threshold: 0.01\n  drift_share: 0.2\n"
+                    "  columns:\n    grade: {method: jensenshannon}\n")
+    r = gml("drift", "wine", "-o", "json", cwd=project)
+    result = r.json()["result"]
+    methods = {c["column"]: (c["method"], c["threshold"]) for c in result["columns"]}
+    assert methods["alcohol"] == ("psi", 0.01)
+    assert methods["grade"] == ("jensenshannon", 0.1)
+    assert result["drift_share"] == 0.2
+
+
+def test_prediction_drift_with_a_model_artifact(project, gml, tmp_path) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from gitops_ml import artifacts
+
+    df = project.frame.iloc[:120]
+    model = make_pipeline(
+        ColumnTransformer([("num", StandardScaler(), FEATURES),
+                           ("cat", OneHotEncoder(handle_unknown="ignore"), ["grade"])]),
+        LogisticRegression(max_iter=2000)).fit(df[[*FEATURES, "grade"]], df["target"])
+    path = tmp_path / "model.skops"
+    path.write_bytes(artifacts.dumps(model))
+    cur = current(project)
+    cur["proline"] = cur["proline"] * 2.5
+    ref = write(project, "cur.csv", cur)
+    r = gml("drift", "wine", "--current", ref, "--model-artifact", path, "-o", "json",
+            cwd=project)
+    pred = r.json()["result"]["prediction"]
+    assert pred["column"] == "prediction" and pred["kind"] == "categorical"
+    assert pred["method"] == "chisquare" and pred["drifted"] is True
+
+
+def test_missing_model_artifact_is_a_clear_error(project, gml, tmp_path) -> None:
+    r = gml("drift", "wine", "--model-artifact", tmp_path / "nope.skops", cwd=project)
+    assert r.exit_code == ExitCode.REGISTRY
+    assert "model artifact not found" in r.stderr
+
+
+def test_monitor_needs_a_reference_until_the_registry_has_one(project, gml) -> None:
+    r = gml("monitor", "wine", "--current", "data/test.csv", cwd=project)
+    assert r.exit_code == ExitCode.CONFIG
+    assert "no reference data for 'wine'" in r.stderr and "--reference" in r.stderr
+
+
+def test_monitor_exit_codes_tell_drift_from_none(project, gml) -> None:
+    r = gml("monitor", "wine", "--reference", "data/train.csv", "--current", "data/test.csv",
+            cwd=project)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("wine: no drift")
+    cur = current(project)
+    for col in ("alcohol", "ash", "proline", "magnesium"):
+        cur[col] = cur[col] * 1.5
+    ref = write(project, "live.csv", cur)
+    out = project / "drift.json"
+    r = gml("monitor", "wine", "--reference", "data/train.csv", "--current", ref, "--out", out,
+            "-o", "json", cwd=project)
+    assert r.exit_code == ExitCode.DRIFT_FOUND
+    result = r.json()["result"]
+    assert result["drift_found"] is True and result["reference_source"] == "option"
+    assert result["issue_title"] == "Data drift in wine: 4 of 6 columns drifted"
+    assert json.loads(out.read_text())["dataset_drift"] is True
+
+
+def test_monitor_error_is_not_drift(project, gml) -> None:
+    r = gml("monitor", "wine", "--reference", "data/train.csv", "--current", "data/nope.csv",
+            cwd=project)
+    assert r.exit_code == ExitCode.DATA
+    assert r.exit_code != ExitCode.DRIFT_FOUND
+
+
+@pytest.mark.slow
+def test_html_report_on_a_seeded_sample(project, gml) -> None:
+    spec = project / "models/wine/model.yaml"
+    spec.write_text(SPEC + "drift:\n  report_sample_rows: 50\n")
+    html = project / "out" / "report.html"
+    r = gml("drift", "wine", "--html", html, "-o", "json", cwd=project)
+    assert r.exit_code == 0, r.output
+    result = r.json()["result"]
+    assert result["sampled_rows"] == 50
+    assert result["report_html"] == str(html)
+    page = html.read_text()
+    assert "gitops-ml-sample-note" in page and "at most 50 rows" in page
+    assert len(page) > 100_000  # Evidently's page, with its scripts
+
+
+@pytest.mark.slow
+def test_drift_without_html_never_imports_evidently(project) -> None:
+    code = ("import sys\nfrom gitops_ml.cli import cli\nfrom gitops_ml.cli._app import run\n"
+            "rc = run(cli, ['drift', 'wine', '-o', 'json'])\n"
+            "assert 'evidently' not in sys.modules, 'evidently imported'\n"
+            "import gitops_ml.cli.drift\nprint('rc', rc)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert "rc 0" in out.stdout
+
+
+def test_cli_module_is_light() -> None:
+    code = ("import sys\nimport gitops_ml.cli.drift\n"
+            "heavy = [m for m in ('pandas', 'scipy', 'evidently', 'sklearn') if m in "
+            "sys.modules]\nassert not heavy, heavy\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
