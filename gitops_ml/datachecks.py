@@ -146,8 +146,13 @@ def _spec_columns(spec: ModelSpec) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values, so messages read 7, not np.int64(7)."""
+    return value.item() if hasattr(value, "item") and callable(value.item) else value
+
+
 def _examples(values: Any) -> tuple[str, ...]:
-    return tuple(repr(v) for v in list(values)[:MAX_EXAMPLES])
+    return tuple(repr(_plain(v)) for v in list(values)[:MAX_EXAMPLES])
 
 
 def _more(n: int) -> str:
@@ -229,7 +234,7 @@ def check_new_categories(spec: ModelSpec, reference: pd.DataFrame,
             out.append(CheckResult(
                 "new_categories", False,
                 f"column '{col}' has {len(new)} value(s) unseen in the reference: "
-                + ", ".join(map(repr, list(new[:MAX_EXAMPLES]))) + _more(len(new)),
+                + ", ".join(_examples(new)) + _more(len(new)),
                 column=col, severity="warning", data="current", examples=_examples(new)))
     if not out:
         out.append(CheckResult("new_categories", True, "no unseen categories",
@@ -268,18 +273,18 @@ def check_contract(column: str, contract: ColumnContract, frame: pd.DataFrame,
                 below = values[values < contract.min]
                 if len(below):
                     fail(f"{len(below)} value(s) below min {contract.min:g} (smallest "
-                         f"{below.min()!r})", _examples(below))
+                         f"{_plain(below.min())!r})", _examples(below))
             if contract.max is not None:
                 above = values[values > contract.max]
                 if len(above):
                     fail(f"{len(above)} value(s) above max {contract.max:g} (largest "
-                         f"{above.max()!r})", _examples(above))
+                         f"{_plain(above.max())!r})", _examples(above))
     if contract.allowed is not None:
         distinct = pd.Index(pd.unique(values))
         bad = distinct[~distinct.isin(list(contract.allowed))]
         if len(bad):
             fail(f"{len(bad)} value(s) not allowed: "
-                 + ", ".join(map(repr, list(bad[:MAX_EXAMPLES]))) + _more(len(bad)),
+                 + ", ".join(_examples(bad)) + _more(len(bad)),
                  _examples(bad))
     if contract.max_null_share is not None and len(series):
         share = float(series.isna().mean())
