@@ -188,8 +188,10 @@ def verify(pointers: tuple[str, ...], model: str | None) -> None:
                 origin = f" ({i.source})" if i.source != i.uri else ""
                 lines.append(f"{i.status:<10} {i.uri}{origin}")
         bad = len(result.failures)
-        lines.append(f"{len(result.items) - bad} verified, {bad} failed" if bad
-                     else f"{len(result.items)} verified")
+        good = sum(1 for i in result.items if i.status in ("ok", "hashed"))
+        remote = sum(1 for i in result.items if i.status == "not-local")
+        summary = f"{good} verified" + (f", {bad} failed" if bad else "")
+        lines.append(summary + (f", {remote} not local (not checked)" if remote else ""))
         return "\n".join(lines)
 
     emit(result, text, exit_code=ExitCode.OK if result.ok else ExitCode.DATA)
