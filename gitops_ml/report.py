@@ -47,7 +47,7 @@ P_VALUE_METHODS = frozenset({"ks", "chisquare", "z", "fisher_exact", "g_test", "
 
 # --- escaping ------------------------------------------------------------------------------
 
-_MD_TABLE = {ord(c): "\\" + c for c in "\\`*_[]{}#|~$!:"}
+_MD_TABLE = {ord(c): "\\" + c for c in "\\`*_[]{}#|~$!:%"}
 _MD_TABLE.update({ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;", ord("@"): "@&#8203;",
                   ord("\n"): " ", ord("\r"): " ", ord("\t"): " "})
 _WWW = re.compile(r"(www)\.", re.IGNORECASE)
@@ -470,7 +470,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"),
                                             default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(md=md_escape, num=fmt_num, signed=fmt_signed, short=_short,
