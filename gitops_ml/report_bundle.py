@@ -189,7 +189,7 @@ def workflow_run_payload(event: Mapping[str, Any]) -> tuple[list[int], str, str 
                           hint="post bundles from a workflow `on: workflow_run`; a "
                                "pull_request run can post directly with `gitops-ml comment "
                                "--pr N REPORT`")
-    numbers = [p.get("number") for p in run.get("pull_requests") or []
+    numbers = [int(p["number"]) for p in run.get("pull_requests") or []
                if isinstance(p, dict) and isinstance(p.get("number"), int)]
     sha = run.get("head_sha")
     if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):

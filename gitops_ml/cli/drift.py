@@ -45,9 +45,12 @@ def drift(model: str, reference: str | None, current: str | None,
               help="Write Evidently's HTML report here.")
 @click.option("--out", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write drift.json here.")
+@click.option("--github-issue", is_flag=True,
+              help="Open or update the model's drift issue on GitHub when drift is found; "
+                   "comment and close it when it is gone (GITHUB_TOKEN, GITHUB_REPOSITORY).")
 @common_options
 def monitor(model: str, current: str, reference: str | None, html: str | None,
-            out: str | None) -> None:
+            out: str | None, github_issue: bool) -> None:
     """Check fresh data against the production model's reference data.
 
     Exits 6 when drift is found, 0 when not, and another code on errors.
@@ -56,10 +59,18 @@ def monitor(model: str, current: str, reference: str | None, html: str | None,
 
     result = monitor_model(state().repo, model, current=current, reference=reference,
                            html=html, out=out)
+    issue = None
+    if github_issue:  # the GitHub adapter (github+report area)
+        from ..github.monitor_issue import sync_monitor_issue
+
+        issue = sync_monitor_issue(result)
 
     def render() -> str:
         head = (f"{result.model}: drift found" if result.drift_found
                 else f"{result.model}: no drift")
-        return head + "\n" + text(result.drift)
+        tail = f"\nissue: {issue.action} #{issue.number} {issue.url}" \
+            if issue and issue.number else ""
+        return head + "\n" + text(result.drift) + tail
 
-    emit(result, render, exit_code=ExitCode.DRIFT_FOUND if result.drift_found else ExitCode.OK)
+    shown = result if issue is None else {**result.to_dict(), "issue": issue}
+    emit(shown, render, exit_code=ExitCode.DRIFT_FOUND if result.drift_found else ExitCode.OK)

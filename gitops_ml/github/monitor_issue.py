@@ -6,8 +6,11 @@ The issue is found by a hidden marker in its body among the open issues labelled
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .client import COMMENT_LIMIT, GitHubClient
 
@@ -54,3 +57,26 @@ def sync_drift_issue(client: GitHubClient, repo: str, model: str, *, drifted: bo
             issue.create_comment(resolved_comment or f"Drift for `{model}` is gone: closing.")
             issue.edit(state="closed", state_reason="completed")
         return IssueResult("closed", found[0].number, found[0].html_url)
+
+
+def sync_monitor_issue(result: Any, *, repo: str | None = None,
+                       env: Mapping[str, str] | None = None,
+                       client: GitHubClient | None = None) -> IssueResult:
+    """``gitops-ml monitor --github-issue``: the drift issue of a monitor result
+    (``drift_run.MonitorResult``: ``model``, ``drift_found``, ``drift``), in the repository of
+    ``GITHUB_REPOSITORY`` unless ``repo`` is given. The body is the report's drift section
+    (escaped like every report), within GitHub's size limit."""
+    from ..errors import GitHubError
+    from ..report import ReportInputs, github_context, render_drift_issue
+
+    env = os.environ if env is None else env
+    repo = repo or env.get("GITHUB_REPOSITORY")
+    if not repo:
+        raise GitHubError("no repository for the drift issue",
+                          hint="set GITHUB_REPOSITORY (Actions sets it) or pass --repo")
+    drift = result.drift.to_dict()
+    inputs = ReportInputs(result.model, None, None, drift, github_context(env))
+    title, body = render_drift_issue(inputs)
+    client = client or GitHubClient.from_env(env)
+    return sync_drift_issue(client, repo, result.model, drifted=bool(result.drift_found),
+                            title=title, body=body)

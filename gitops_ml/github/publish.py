@@ -90,7 +90,8 @@ def publish_comment(*, repo: str | None = None, pr: int | None = None,
         text = Path(report_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GitHubError(f"{report_file}: cannot read the report ({exc})") from None
-    pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
+    raw_pull = event.get("pull_request")
+    pull: dict[str, Any] = raw_pull if isinstance(raw_pull, dict) else {}
     pr = pr or pull.get("number")
     if not isinstance(pr, int):
         raise GitHubError("no pull request number", hint="pass --pr N, or run on a "
