@@ -309,13 +309,22 @@ def wasserstein(rs: np.ndarray, cs: np.ndarray) -> float:
     order = np.argsort(merged, kind="stable")  # two sorted runs: a linear merge
     merged = merged[order]
     deltas = np.diff(merged)
-    from_ref = order < n_r
+    del merged
+    from_ref = order[:-1] < n_r
     del order
-    ref_cdf = np.cumsum(from_ref[:-1], dtype=np.int64)
-    positions = np.arange(1, n_r + n_c, dtype=np.int64)
-    cur_cdf = positions - ref_cdf
-    del positions, from_ref, merged
-    distance = float(np.sum(np.abs(ref_cdf / n_r - cur_cdf / n_c) * deltas))
+    ref_count = np.cumsum(from_ref, dtype=np.int64)  # reference values <= each merged point
+    del from_ref
+    # CDF difference at each merged point, in place to keep the working set small
+    cur_cdf = np.arange(1, n_r + n_c, dtype=np.float64)
+    cur_cdf -= ref_count
+    cur_cdf /= n_c
+    cdf_gap = ref_count / n_r
+    del ref_count
+    cdf_gap -= cur_cdf
+    del cur_cdf
+    np.abs(cdf_gap, out=cdf_gap)
+    cdf_gap *= deltas
+    distance = float(np.sum(cdf_gap))
     norm = max(float(np.std(rs)), WASSERSTEIN_MIN_STD)
     return distance / norm
 
