@@ -29,6 +29,7 @@ the next free names (bounded retries).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -268,7 +269,13 @@ class Version:
     active: bool  # False once deregistered
     registered: bool  # False for a commit GTO "discovers" through a stage tag alone
     stages: tuple[str, ...] = ()
-    manifest: dict[str, Any] | None = None
+    message: str = field(default="", repr=False)
+
+    @functools.cached_property
+    def manifest(self) -> dict[str, Any] | None:
+        """The manifest in the registration tag's message, parsed on first use (``list`` on
+        10,000 versions never parses one)."""
+        return parse_manifest(self.message) if self.registered else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "version": self.version, "commit": self.commit,
@@ -384,7 +391,7 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
             model=name, version=version, commit=commit, tag=r.tag if r else None,
             created_at=first.created_iso, author=first.tagger, active=active(version),
             registered=r is not None, stages=tuple(sorted(stages_of.get(version, []))),
-            manifest=r.manifest if r else None))
+            message=r.message if r else ""))
     versions.sort(key=lambda v: (v.registered, semver_key(v.version)), reverse=True)
     return ModelState(name=name, versions=tuple(versions),
                       stages=tuple(s for _, (_, s) in sorted(current.items())),
