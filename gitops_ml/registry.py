@@ -29,6 +29,7 @@ the next free names (bounded retries).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -233,7 +234,12 @@ def read_events(repo: str | Path, model: str | None = None) -> list[TagEvent]:
         check_name(model)
         # '*' stops at '/', and GTO names may hold '/': the third pattern covers those.
         patterns = [f"refs/tags/{model}@*", f"refs/tags/{model}#*", f"refs/tags/{model}#*/**"]
-    proc = run_git(repo, "for-each-ref", f"--format={_FORMAT}", *patterns)
+    proc = run_git(repo, "for-each-ref", f"--format={_FORMAT}", *patterns, check=False)
+    if proc.returncode != 0:
+        if "not a git repository" in proc.stderr:
+            raise RegistryError(f"{Path(repo).absolute()} is not in a Git repository",
+                                hint="run inside the repository, or pass -C DIR")
+        raise GitError(f"cannot read the registry tags: {_last_line(proc.stderr)}")
     return parse_for_each_ref(proc.stdout, model)
 
 
@@ -531,7 +537,11 @@ def history(repo: str | Path, model: str) -> History:
     state = read_model(repo, model)
     if not state.events:
         raise RegistryError(f"model '{model}' has no versions in the registry")
-    return History(model=model, events=tuple(reversed(state.events)))
+    # stage tags name no version: GTO reads it from the version registered at their commit
+    at = {v.commit: v.version for v in state.versions if v.registered}
+    events = [dataclasses.replace(e, version=at.get(e.commit, e.commit[:12]))
+              if e.action in ("assign", "unassign") else e for e in state.events]
+    return History(model=model, events=tuple(reversed(events)))
 
 
 # --- writing ------------------------------------------------------------------------------

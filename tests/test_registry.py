@@ -184,6 +184,7 @@ def test_rollback_adds_a_stage_tag_and_history_keeps_it(repo: Path):
     assert reg.read_model(repo, "churn").stage("production").version == "v0.1.0"
     hist = reg.history(repo, "churn")
     assert [e.tag for e in hist.events][:1] == ["churn#production#3"]
+    assert hist.events[0].version == "v0.1.0"  # the stage tag's version, read by commit
     assert len(hist.events) == 5
     # rolling back to what is already there writes nothing
     assert reg.rollback(repo, "churn", "v0.1.0", "production").tags == ()
@@ -236,6 +237,11 @@ def test_reading_ignores_foreign_and_lightweight_tags(repo: Path):
     assert state.models[0].versions[0].manifest is None
     listed = reg.list_models(repo)
     assert listed.models[0].latest == "v1.0.0"
+
+
+def test_outside_a_git_repository_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(RegistryError, match="is not in a Git repository"):
+        reg.list_models(tmp_path)
 
 
 def test_model_filter_does_not_leak_prefixes(repo: Path):
