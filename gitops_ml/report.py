@@ -50,11 +50,14 @@ P_VALUE_METHODS = frozenset({"ks", "chisquare", "z", "fisher_exact", "g_test", "
 _MD_TABLE = {ord(c): "\\" + c for c in "\\`*_[]{}#|~$!:%"}
 _MD_TABLE.update({ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;", ord("@"): "@&#8203;",
                   ord("\n"): " ", ord("\r"): " ", ord("\t"): " "})
-_WWW = re.compile(r"(www)\.", re.IGNORECASE)
 _MD_TABLE.update({c: "" for c in (*range(0, 9), 11, 12, *range(14, 32), 127)})
-# A regex finds the few special characters faster than str.translate maps every character.
-_MD_SPECIAL = re.compile("[" + re.escape("".join(map(chr, _MD_TABLE))) + "]")
 _MD_BY_CHAR = {chr(k): v for k, v in _MD_TABLE.items()}
+# A regex finds the few special characters faster than str.translate maps every character.
+# An underscore inside a word (snake_case) cannot open or close emphasis in GFM, so only one
+# at a word's edge is escaped: column names stay readable and cheap to escape.
+_MD_SPECIAL = re.compile("[" + re.escape("".join(c for c in _MD_BY_CHAR if c != "_")) + "]"
+                         "|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
 
 
 def _md_sub(m: re.Match[str]) -> str:
@@ -321,8 +324,12 @@ def _checks(drift: Mapping[str, Any] | None, top_k: int | None) -> dict[str, Any
             "failed": sum(1 for r in rows if not r["passed"])}
 
 
-def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K) -> dict[str, Any]:
-    """Everything the templates show, already sorted and cut. ``top_k=None``: every row."""
+def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
+               cache: dict[tuple[str, int], Any] | None = None) -> dict[str, Any]:
+    """Everything the templates show, already sorted and cut. ``top_k=None``: every row.
+    ``cache`` keeps pre-rendered rows between calls on the same inputs (render_markdown
+    tries a smaller k when the text is too long)."""
+    cache = {} if cache is None else cache
     run, ev, dr = inputs.run, inputs.evaluation, inputs.drift
     gates = _all_gates(inputs)
     failed = [g for g in gates if not g["passed"] and not g["skipped"]]
@@ -387,21 +394,28 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K) -> dict[str, 
         for attr, f in sorted((ev.get("fairness") or {}).items()):
             groups = sorted(f.get("groups") or [], key=lambda g: (-(g.get("count") or 0),
                                                                   str(g.get("group"))))
+            error = "rmse" if any("rmse" in g for g in groups) else "accuracy"
+            shown_groups = _top(groups, top_k)
             view["fairness"].append({
-                "attribute": attr, "groups": _top(groups, top_k),
+                "attribute": attr, "groups": shown_groups,
+                "table": "\n".join(_cached(cache, "group", g, _group_row, error)
+                                   for g in shown_groups.rows),
                 "dpd": f.get("demographic_parity_difference"),
-                "eod": f.get("equalized_odds_difference"),
-                "error": "rmse" if any("rmse" in g for g in groups) else "accuracy"})
+                "eod": f.get("equalized_odds_difference"), "error": error})
         view["metric_chart"] = _metric_chart(rows[:CHART_BARS], champion is not None)
     else:
         view["confidence"] = None
         view["metric_chart"] = None
     if dr is not None:
-        cols = sorted_drift([c for c in dr.get("columns") or [] if isinstance(c, dict)])
+        cols = cache.get(("sorted", id(dr)))
+        if cols is None:
+            cols = cache[("sorted", id(dr))] = sorted_drift(
+                [c for c in dr.get("columns") or [] if isinstance(c, dict)])
         n = len(cols)
         drifted = sum(1 for c in cols if c.get("drifted"))
         shown = _top(cols, top_k)
-        view["drift_table"] = "\n".join(_drift_row(c) for c in shown.rows)
+        view["drift_table"] = "\n".join(_cached(cache, "drift", c, _drift_row)
+                                        for c in shown.rows)
         view["drift"] = {
             "columns": shown, "total": n, "drifted": drifted,
             "share": dr.get("share_of_drifted_columns", drifted / n if n else 0.0),
@@ -413,6 +427,21 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K) -> dict[str, 
             "chart": _drift_chart(cols[:CHART_BARS]),
         }
     return view
+
+
+def _cached(cache: dict[tuple[str, int], Any], kind: str, row: Mapping[str, Any],
+            fn: Any, *args: Any) -> str:
+    key = (kind, id(row))
+    text: str | None = cache.get(key)
+    if text is None:
+        text = cache[key] = fn(row, *args)
+    return text
+
+
+def _group_row(g: Mapping[str, Any], error: str) -> str:
+    return (f"| {md_escape(g.get('group'), CELL_CHARS)} | {fmt_num(g.get('count'))}"
+            f" | {fmt_num(g.get('selection_rate'))} | {fmt_num(g.get('tpr'))}"
+            f" | {fmt_num(g.get('fpr'))} | {fmt_num(g.get(error)) if error in g else '—'} |")
 
 
 def _drift_row(c: Mapping[str, Any]) -> str:
@@ -504,8 +533,9 @@ def render_markdown(inputs: ReportInputs, *, full: bool = False,
         return len(text.encode()) if full else len(text)
 
     k: int | None = None if full else TOP_K
+    cache: dict[tuple[str, int], Any] = {}
     while True:
-        view = build_view(inputs, top_k=k)
+        view = build_view(inputs, top_k=k, cache=cache)
         text = marker_lines(inputs) + template.render(view=view, minimal=False)
         n = size(text)
         if n <= limit:

@@ -130,6 +130,8 @@ class GitHubServer:
             issue["pull_request"] = {"url": f"{base}/pulls/{number}"}
             pull = {"number": number, "id": self._next_id(), "title": title, "state": "open",
                     "url": f"{base}/pulls/{number}",
+                    "issue_url": f"{base}/issues/{number}",
+                    "comments_url": f"{base}/issues/{number}/comments",
                     "html_url": f"https://github.com/{full_name}/pull/{number}",
                     "head": {"sha": head_sha, "ref": head_ref,
                              "repo": {"full_name": head_repo or full_name}},

@@ -48,7 +48,7 @@ def test_comment_has_every_section_and_the_verdict() -> None:
                     "### Drift: 3 of 6 columns drifted", "### Data checks", "### Training",
                     "<summary>Lineage</summary>"):
         assert heading in md
-    assert "| roc\\_auc | 0.8912 | 0.9054 | -0.0142 | [-0.0242, -0.0042] |" in md
+    assert "| roc_auc | 0.8912 | 0.9054 | -0.0142 | [-0.0242, -0.0042] |" in md
     assert "Trained HistGradientBoostingClassifier in 3.21 s" in md
     assert "```mermaid\nxychart-beta" in md
     assert fx.RUN_KEY in md and "1111111111111111" in md  # lineage: run key, data hash
@@ -58,7 +58,7 @@ def test_failed_gates_come_first_with_crosses() -> None:
     rows = [line for line in rep.render_markdown(inputs()).splitlines()
             if line.startswith("| ❌") or line.startswith("| ✅")]
     assert [r[:3] for r in rows[:4]] == ["| ❌", "| ❌", "| ✅", "| ✅"]
-    assert "roc\\_auc max\\_drop" in rows[0]
+    assert "roc_auc max_drop" in rows[0]
 
 
 def test_gates_passed_and_no_champion() -> None:
@@ -105,7 +105,7 @@ def test_comment_fits_with_5000_long_feature_names() -> None:
                                 run=fx.sample_run(features=names)))
     assert len(md) <= rep.COMMENT_LIMIT
     drifted = sum(c["drifted"] for c in dr["columns"])
-    shown = [line for line in md.splitlines() if line.startswith("| feature\\_")]
+    shown = [line for line in md.splitlines() if line.startswith("| feature_")]
     assert len(shown) == 25
     assert f"_… and {5000 - 25:,} more columns (not shown here" in md
     assert f"### Drift: {drifted:,} of 5,000 columns drifted" in md
@@ -113,7 +113,7 @@ def test_comment_fits_with_5000_long_feature_names() -> None:
                                         run=fx.sample_run(features=names)))  # deterministic
     summary = rep.render_markdown(inputs(drift=dr, evaluation=ev), full=True)
     assert len(summary.encode()) <= rep.SUMMARY_LIMIT
-    assert summary.count("| feature\\_") > 1000
+    assert summary.count("| feature_") > 1000
 
 
 def test_comment_shrinks_top_k_when_rows_are_huge() -> None:
