@@ -379,3 +379,19 @@ def test_cli_module_is_light() -> None:
             "sys.modules]\nassert not heavy, heavy\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_drift_json_is_stored_beside_the_trained_run(project, gml) -> None:
+    from gitops_ml.spec import load_config
+    from gitops_ml.store import Store
+    from gitops_ml.train import train
+
+    config = load_config(project)
+    run = train(config, "wine")
+    store = Store.open(config)
+    assert not store.has_run_file(run.run_key, "drift.json")
+    r = gml("drift", "wine", cwd=project)
+    assert r.exit_code == 0, r.output
+    stored = json.loads(store.read_run_file(run.run_key, "drift.json"))
+    assert stored["model"] == "wine" and stored["reference"]["uri"] == "data/train.csv"
+    assert [c["column"] for c in stored["columns"]] == [*FEATURES, "grade"]
