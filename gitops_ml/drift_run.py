@@ -180,6 +180,7 @@ def run_drift(config: ProjectConfig, spec: ModelSpec, *, reference: Any = None,
     and (when the model's run is known) into the store beside the run."""
     columns = list(dict.fromkeys((*spec.features.model_inputs, spec.target)))
     run_key = None
+    reference_is_training = reference is None
     if reference is None or current is None:
         use_default_current = current is None and spec.data.current is None
         if reference is None or use_default_current:
@@ -196,7 +197,9 @@ def run_drift(config: ProjectConfig, spec: ModelSpec, *, reference: Any = None,
         cur_df, cur_ref = load_table(config, current, spec, columns)
     result = compare(spec, ref_df, cur_df, ref_ref, cur_ref, model_artifact=model_artifact,
                      html=html)
-    return write_result(config, result, out=out, run_key=run_key if write_store else None)
+    # drift.json belongs beside the run only when it compares against that run's training data
+    keep = write_store and reference_is_training
+    return write_result(config, result, out=out, run_key=run_key if keep else None)
 
 
 def compare(spec: ModelSpec, ref_df: pd.DataFrame, cur_df: pd.DataFrame, ref_ref: DataRef,
