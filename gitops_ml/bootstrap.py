@@ -1,0 +1,307 @@
+"""Paired bootstrap of metric differences, vectorised over resamples.
+
+A resample is represented by its count vector ``w`` (how often each test row was drawn; the
+counts sum to n). Every metric we report can be written from ``w`` without a Python loop over
+resamples:
+
+- label metrics (accuracy, precision, recall, f1, balanced accuracy) from the resampled
+  confusion matrix ``W @ onehot(true * K + pred)``;
+- mean losses (log loss, brier, mae, mse, rmse, mape, r2) from ``W @ per_row_loss / n``;
+- ranking metrics (roc_auc, average precision) from cumulative sums of ``W`` with the rows in
+  score order (ties grouped), which is the Mann-Whitney statistic with weights;
+- medae from the weighted median (cumulative counts over rows sorted by error).
+
+Resamples are drawn in chunks so memory stays bounded (about ``CHUNK_ELEMENTS`` counts at a
+time), from one seeded generator: the same seed gives the same intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CHUNK_ELEMENTS = 1_000_000
+EPS = float(np.finfo(np.float64).eps)
+LOG_EPS = 1e-15
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One model's predictions on the test rows, encoded for the bootstrap.
+
+    Classification: ``labels`` are class codes 0..K-1 (``y`` codes may include K for a class
+    the model never saw), ``proba`` is n x K or None. Regression: ``values`` are predictions.
+    """
+
+    labels: np.ndarray | None = None
+    proba: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+
+def _group_ends(score_sorted: np.ndarray) -> np.ndarray | None:
+    """Inclusive end index of each group of tied scores (rows sorted); None without ties."""
+    s = score_sorted
+    if len(s) < 2 or not np.any(s[1:] == s[:-1]):
+        return None
+    return np.flatnonzero(np.r_[s[1:] != s[:-1], True])
+
+
+class _Ranking:
+    """Weighted AUC and average precision for one binary score.
+
+    ``order`` sorts the rows by ascending score; it is None when the rows (and so the weight
+    matrices) are already in that order, which saves a gather per resample chunk.
+    """
+
+    def __init__(self, score: np.ndarray, positive: np.ndarray,
+                 presorted: bool = False) -> None:
+        self.order = None if presorted else np.argsort(score, kind="stable")
+        s = score if self.order is None else score[self.order]
+        pos = positive if self.order is None else positive[self.order]
+        self.pos = pos.astype(np.float32)
+        self.ties = _group_ends(s)
+        self.n_pos = float(pos.sum())
+
+    def _sorted(self, W: np.ndarray) -> np.ndarray:
+        if self.order is None:
+            return W
+        # Counts are small integers: gather them as bytes (a row of 200k rows then fits in
+        # the CPU cache), then widen.
+        if W.shape[1] and float(W.max()) < 256:
+            out: np.ndarray = W.astype(np.uint8)[:, self.order].astype(W.dtype)
+            return out
+        return W[:, self.order]
+
+    def auc(self, W: np.ndarray) -> np.ndarray:
+        Wp = self._sorted(W)
+        posW = Wp * self.pos
+        negW = Wp - posW
+        Cn = np.cumsum(negW, axis=1)  # exact: integer counts below 2**24 (float32) or 2**53
+        if self.ties is None:
+            # a positive row's own negative weight is 0: Cn is the weight strictly below it
+            num = np.einsum("ij,ij->i", posW, Cn, dtype=np.float64)
+        else:
+            ends = self.ties
+            Cp = np.cumsum(posW, axis=1)
+            Cn_end = Cn[:, ends].astype(np.float64)
+            Cp_end = Cp[:, ends].astype(np.float64)
+            negG = np.diff(Cn_end, axis=1, prepend=0.0)
+            posG = np.diff(Cp_end, axis=1, prepend=0.0)
+            num = np.einsum("ij,ij->i", posG, Cn_end - 0.5 * negG)
+        den = posW.sum(axis=1, dtype=np.float64) * negW.sum(axis=1, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result: np.ndarray = num / den
+        return result
+
+    def average_precision(self, W: np.ndarray) -> np.ndarray:
+        # Walk the threshold down from the highest score: rows in descending order.
+        Wp = self._sorted(W)[:, ::-1]
+        posW = Wp * self.pos[::-1]
+        tp = np.cumsum(posW, axis=1, dtype=np.float64)
+        seen = np.cumsum(Wp, axis=1, dtype=np.float64)
+        if self.ties is not None:
+            n = Wp.shape[1]
+            # group ends in descending order: where each ascending group starts
+            starts_asc = np.r_[0, self.ties[:-1] + 1]
+            ends_desc = (n - 1 - starts_asc)[::-1]
+            tp_g = tp[:, ends_desc]
+            seen_g = seen[:, ends_desc]
+            pos_g = np.diff(tp_g, axis=1, prepend=0.0)
+        else:
+            tp_g, seen_g, pos_g = tp, seen, posW
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(seen_g > 0, tp_g / np.maximum(seen_g, 1e-300), 0.0)
+            result: np.ndarray = (np.einsum("ij,ij->i", precision, pos_g, dtype=np.float64)
+                                  / posW.sum(axis=1, dtype=np.float64))
+        return result
+
+
+def _wmean(W: np.ndarray, v: np.ndarray, n: float) -> np.ndarray:
+    out: np.ndarray = (W @ v.astype(W.dtype, copy=False)).astype(np.float64) / n
+    return out
+
+
+def _take(p: Predictions, order: np.ndarray) -> Predictions:
+    return Predictions(labels=None if p.labels is None else p.labels[order],
+                       proba=None if p.proba is None else p.proba[order],
+                       values=None if p.values is None else p.values[order])
+
+
+class _ModelStats:
+    """Per-row quantities of one model; ``metric(name, W)`` gives one value per resample."""
+
+    def __init__(self, task: str, y: np.ndarray, preds: Predictions, n_classes: int,
+                 names: tuple[str, ...], presorted: bool = False) -> None:
+        self.task = task
+        self.presorted = presorted
+        self.n = len(y)
+        self.k = n_classes
+        self.names = names
+        self.y = y
+        self._ranking: dict[int, _Ranking] = {}
+        if task == "classification":
+            assert preds.labels is not None
+            kk = n_classes + 1  # room for a test class the model never saw
+            self.kk = kk
+            code = y.astype(np.int64) * kk + preds.labels.astype(np.int64)
+            self.onehot = np.zeros((self.n, kk * kk), dtype=np.float32)
+            self.onehot[np.arange(self.n), code] = 1.0
+            self.proba = preds.proba
+            if preds.proba is not None:
+                p_true = np.full(self.n, LOG_EPS)
+                known = y < n_classes
+                p_true[known] = preds.proba[np.flatnonzero(known), y[known]]
+                self.logloss = -np.log(np.clip(p_true, LOG_EPS, 1.0))
+                onehot_y = np.zeros_like(preds.proba)
+                onehot_y[np.flatnonzero(known), y[known]] = 1.0
+                if n_classes == 2:
+                    self.brier = (preds.proba[:, 1] - onehot_y[:, 1]) ** 2
+                else:
+                    self.brier = ((preds.proba - onehot_y) ** 2).sum(axis=1)
+        else:
+            assert preds.values is not None
+            err = preds.values.astype(np.float64) - y.astype(np.float64)
+            self.abs = np.abs(err)
+            self.sq = err * err
+            self.ape = self.abs / np.maximum(np.abs(y.astype(np.float64)), EPS)
+            self.y1 = y.astype(np.float64)
+            self.y2 = self.y1 * self.y1
+            self.abs_order = np.argsort(self.abs, kind="stable")
+            self.abs_sorted = self.abs[self.abs_order]
+
+    def ranking(self, k: int) -> _Ranking:
+        if k not in self._ranking:
+            assert self.proba is not None
+            score = self.proba[:, k] if self.k > 2 else self.proba[:, 1]
+            self._ranking[k] = _Ranking(score, self.y == k,
+                                        presorted=self.presorted and self.k == 2)
+        return self._ranking[k]
+
+    def _macro(self, values: np.ndarray, present: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: np.ndarray = (values * present).sum(axis=1) / present.sum(axis=1)
+        return out
+
+    def metrics(self, W: np.ndarray) -> dict[str, np.ndarray]:
+        n = self.n
+        out: dict[str, np.ndarray] = {}
+        if self.task == "regression":
+            mse = _wmean(W, self.sq, n)
+            for name in self.names:
+                if name == "mse":
+                    out[name] = mse
+                elif name == "rmse":
+                    out[name] = np.sqrt(mse)
+                elif name == "mae":
+                    out[name] = _wmean(W, self.abs, n)
+                elif name == "mape":
+                    out[name] = _wmean(W, self.ape, n)
+                elif name == "r2":
+                    sst = _wmean(W, self.y2, 1) - _wmean(W, self.y1, 1) ** 2 / n
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        out[name] = 1.0 - (mse * n) / sst
+                elif name == "medae":
+                    cum = np.cumsum(W[:, self.abs_order], axis=1)
+                    if n % 2:
+                        out[name] = self.abs_sorted[np.argmax(cum >= (n + 1) / 2, axis=1)]
+                    else:
+                        lo = self.abs_sorted[np.argmax(cum >= n / 2, axis=1)]
+                        hi = self.abs_sorted[np.argmax(cum >= n / 2 + 1, axis=1)]
+                        out[name] = 0.5 * (lo + hi)
+            return out
+        kk = self.kk
+        k = self.k
+        cm = (W @ self.onehot).astype(np.float64).reshape(len(W), kk, kk)  # [resample, true, pred]
+        diag = np.einsum("rii->ri", cm)
+        true_n = cm.sum(axis=2)
+        pred_n = cm.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(pred_n > 0, diag / np.maximum(pred_n, 1e-300), 0.0)
+            recall = np.where(true_n > 0, diag / np.maximum(true_n, 1e-300), 0.0)
+            f1 = np.where(precision + recall > 0,
+                          2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+        present = ((true_n + pred_n) > 0).astype(np.float64)
+        for name in self.names:
+            if name == "accuracy":
+                out[name] = diag.sum(axis=1) / n
+            elif name == "balanced_accuracy":
+                out[name] = self._macro(recall, (true_n > 0).astype(np.float64))
+            elif name in ("precision", "recall", "f1"):
+                table = {"precision": precision, "recall": recall, "f1": f1}[name]
+                out[name] = table[:, 1] if k == 2 else self._macro(table, present)
+            elif self.proba is None:
+                continue
+            elif name == "log_loss":
+                out[name] = _wmean(W, self.logloss, n)
+            elif name == "brier":
+                out[name] = _wmean(W, self.brier, n)
+            elif name in ("roc_auc", "average_precision"):
+                classes = [1] if k == 2 else list(range(k))
+                per = [getattr(self.ranking(c), "auc" if name == "roc_auc"
+                               else "average_precision")(W) for c in classes]
+                out[name] = per[0] if k == 2 else np.mean(per, axis=0)
+        return out
+
+
+@dataclass(frozen=True)
+class Interval:
+    delta_samples: int
+    low: float | None
+    high: float | None
+
+
+def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion: Predictions,
+                     names: tuple[str, ...], *, n_boot: int, seed: int,
+                     confidence: float = 0.95, n_classes: int = 2,
+                     chunk_elements: int = CHUNK_ELEMENTS) -> dict[str, Interval]:
+    """Percentile intervals of ``metric(candidate) - metric(champion)`` over ``n_boot`` paired
+    resamples of the test rows. ``y`` holds class codes for classification."""
+    n = len(y)
+    if n_boot <= 0 or n == 0:
+        return {}
+    presorted = False
+    if task == "classification" and n_classes == 2 and candidate.proba is not None \
+            and any(m in names for m in ("roc_auc", "average_precision")):
+        # Resamples are exchangeable in the rows' labelling: put every row in the candidate's
+        # score order once, and the candidate's ranking metrics need no gather per chunk.
+        order = np.argsort(candidate.proba[:, 1], kind="stable")
+        y = y[order]
+        candidate = _take(candidate, order)
+        champion = _take(champion, order)
+        presorted = True
+    cand = _ModelStats(task, y, candidate, n_classes, names, presorted=presorted)
+    champ = _ModelStats(task, y, champion, n_classes, names)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, chunk_elements // max(n, 1)))
+    wdtype = np.float32 if n < 2**24 else np.float64
+    itype = np.int32 if chunk * n < 2**31 else np.int64
+    deltas: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        idx = rng.integers(0, n, size=(size, n), dtype=itype)
+        idx += (np.arange(size, dtype=itype) * n)[:, None]
+        W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(wdtype)
+        del idx
+        a = cand.metrics(W)
+        b = champ.metrics(W)
+        for name in names:
+            if name in a and name in b:
+                deltas[name].append(a[name] - b[name])
+        done += size
+    alpha = (1.0 - confidence) / 2.0
+    out: dict[str, Interval] = {}
+    for name, parts in deltas.items():
+        if not parts:
+            continue
+        d = np.concatenate(parts)
+        d = d[np.isfinite(d)]
+        if len(d) == 0:
+            out[name] = Interval(0, None, None)
+            continue
+        lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
+        out[name] = Interval(len(d), float(lo), float(hi))
+    return out
+
+
