@@ -620,9 +620,15 @@ def open_remote(uri: str, mode: str = "rb") -> Iterator[BinaryIO]:
         raise _transfer_error(exc, uri) from exc
     try:
         yield f
-    finally:
+    except BaseException:
+        # closing a half-written remote file would publish it (s3fs completes the multipart
+        # upload on close): throw the upload away instead
+        discard = getattr(f, "discard", None) if "w" in mode else None
         with contextlib.suppress(Exception):
-            f.close()
+            discard() if callable(discard) else f.close()
+        raise
+    with contextlib.suppress(Exception):
+        f.close()
 
 
 def _transfer_error(exc: BaseException, uri: str) -> DataError:
