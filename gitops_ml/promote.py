@@ -215,6 +215,7 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     registry.check_name(spec.name)
     if stage:
         registry.check_name(stage, "stage name")
+    _check_committed(config, spec)
     store = Store.open(config)
     run_key = prepare(config, spec).run_key
     notes: list[str] = []
@@ -321,6 +322,23 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         retrained=bool(final.get("retrained")), forced=bool(final.get("forced")),
         attempts=result.attempts, pr=final.get("pr"), release_url=release_url,
         manifest=final, notes=tuple(notes))
+
+
+def _check_committed(config: ProjectConfig, spec: ModelSpec) -> None:
+    """The version tag points at HEAD; the run key is computed from the files on disk. They
+    must agree: the spec, its data refs in the repo and the config must be committed."""
+    refs = [spec.file, config.file]
+    for ref in (spec.data.train, spec.data.test, spec.data.current):
+        if isinstance(ref, str) and "://" not in ref:
+            refs.append(ref)
+    paths = [str(config.resolve(r)) for r in refs if r]
+    proc = run_git(config.root_path, "status", "--porcelain", "--untracked-files=all", "--",
+                   *paths, check=False)
+    changed = [line[3:] for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode == 0 and changed:
+        raise RegistryError(f"uncommitted changes to {', '.join(changed)}: the version would "
+                            "not match the commit its tag points at",
+                            hint="commit them (promotion runs on the merged commit)")
 
 
 def _retrain(config: ProjectConfig, spec: ModelSpec) -> bool:

@@ -567,6 +567,9 @@ class Identity:
         m = re.match(r"^(.*?) <(.*)> \d+ [-+]\d{4}$", proc.stdout.strip())
         if proc.returncode == 0 and m:
             return Identity(m[1], m[2])
+        actor = os.environ.get("GITHUB_ACTOR")
+        if actor and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\[\]-]*", actor):
+            return Identity(actor, f"{actor}@users.noreply.github.com")
         return Identity("gitops-ml", "gitops-ml@users.noreply.github.com")
 
 

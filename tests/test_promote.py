@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gitops_ml import registry as reg
-from gitops_ml.errors import ArtifactError, ExitCode, GitError
+from gitops_ml.errors import ArtifactError, ExitCode, GitError, RegistryError
 from gitops_ml.promote import PromotionRefused, github_context, promote
 from gitops_ml.spec import find_spec, load_config
 from gitops_ml.store import Store
@@ -111,6 +111,28 @@ def test_no_artifact_fails_loudly_and_retrain_is_recorded(project: Path):
     result = promote(config, "churn", retrain=True)
     assert result.retrained and result.manifest["retrained"] is True
     assert result.run_key == key
+
+
+def test_uncommitted_spec_changes_are_refused(project: Path):
+    train_and_evaluate(project)
+    spec = project / "models" / "churn" / "model.yaml"
+    spec.write_text(spec.read_text().replace("C: 1.0", "C: 2.0"))
+    with pytest.raises(RegistryError, match=r"uncommitted changes to models/churn/model\.yaml"):
+        promote(load_config(project), "churn")
+
+
+def test_tagger_falls_back_to_the_actions_actor(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    repo = tmp_path / "r"
+    git(tmp_path, "init", "-q", str(repo))
+    for var in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_NAME",
+                "GIT_AUTHOR_EMAIL", "EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "empty"))
+    (tmp_path / "empty").write_text("[user]\n\tuseConfigOnly = true\n")
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    assert reg.Identity.current(repo) == reg.Identity("octocat",
+                                                       "octocat@users.noreply.github.com")
 
 
 def test_failed_gates_are_refused_unless_forced(project: Path):
