@@ -29,7 +29,7 @@ from .spec import (
     ProjectConfig,
 )
 from .store import Store
-from .train import TrainResult, prepare, read_datasets, train_prepared
+from .train import TrainResult, as_config, prepare, read_datasets, train_prepared
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,6 +313,7 @@ class EvaluationResult:
     evaluation_file: str = ""
     out_file: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    listed_metrics: tuple[str, ...] = ()
 
     @property
     def gates_passed(self) -> bool:
@@ -328,6 +329,7 @@ class EvaluationResult:
             "run_key": self.run_key,
             "task": self.task,
             "metrics": self.metrics,
+            "listed_metrics": list(self.listed_metrics),
             "champion": champ,
             "deltas": {k: {"delta": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high,
                            "n_boot": d.n_boot} for k, d in self.deltas.items()},
@@ -394,7 +396,8 @@ def _read_drift(store: Store, run_key: str) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def evaluate(config: ProjectConfig, model: str | ModelSpec, *, champion: str | None = None,
+def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
+             champion: str | None = None,
              provider: ChampionProvider | None = None, bootstrap: int | None = None,
              out: str | Path | None = None) -> EvaluationResult:
     """Evaluate ``model`` (see the module docstring). Gates that fail are in the result
@@ -402,6 +405,7 @@ def evaluate(config: ProjectConfig, model: str | ModelSpec, *, champion: str | N
     from .spec import find_spec
 
     start = time.perf_counter()
+    config = as_config(config)
     spec = model if isinstance(model, ModelSpec) else find_spec(config, model)
     store = Store.open(config)
     prep = prepare(config, spec)
@@ -428,8 +432,8 @@ def evaluate(config: ProjectConfig, model: str | ModelSpec, *, champion: str | N
         notes.append(trained.note)
     else:
         fitted = trained._model
+        assert trained._datasets is not None
         datasets = trained._datasets
-        assert datasets is not None
     test = datasets.test
     if len(test) == 0:
         raise DataCheckError("the test data is empty (no rows)")
@@ -503,7 +507,8 @@ def evaluate(config: ProjectConfig, model: str | ModelSpec, *, champion: str | N
                           if champ_metrics is not None else None),
         deltas=deltas, gates=tuple(gates), confusion_matrix=confusion_matrix,
         per_class=per_class, fairness=fair, test_rows=len(test), train=trained,
-        notes=tuple(notes), timings={"evaluate_s": round(eval_s, 4)})
+        notes=tuple(notes), timings={"evaluate_s": round(eval_s, 4)},
+        listed_metrics=tuple(spec.effective_metrics))
     payload = (json.dumps(_jsonable(result.to_dict()), indent=2) + "\n").encode()
     location = store.write_run_file(trained.run_key, EVALUATION_FILE, payload)
     out_file = None

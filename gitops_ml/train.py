@@ -362,6 +362,13 @@ class TrainResult:
         }
 
 
+def _rows(record: runs.RunRecord) -> dict[str, int]:
+    if record.split:
+        return {"train": int(record.split["train_rows"]), "test": int(record.split["test_rows"])}
+    return {r: int(d.get("rows") or 0) for r, d in record.data.items()
+            if r in runs.KEYED_ROLES}
+
+
 def load_run(store: Store, run_key: str) -> runs.RunRecord:
     source = store.run_file_uri(run_key, runs.RUN_FILE)
     return runs.RunRecord.from_json(store.read_run_file(run_key, runs.RUN_FILE), source=source)
@@ -409,12 +416,20 @@ def _estimator_name(spec: ModelSpec) -> str:
     return f"factory {spec.estimator.factory}"
 
 
-def train(config: ProjectConfig, model: str | ModelSpec, *, force: bool = False,
-          extra_columns: tuple[str, ...] = ()) -> TrainResult:
+def as_config(config: ProjectConfig | str | Path | None) -> ProjectConfig:
+    """A loaded config, or the config found at (or above) a folder; None: the cwd."""
+    from .spec import load_config
+
+    return config if isinstance(config, ProjectConfig) else load_config(config)
+
+
+def train(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
+          force: bool = False, extra_columns: tuple[str, ...] = ()) -> TrainResult:
     """Train ``model`` (a name, a spec path, or a loaded spec), or reuse its cached run."""
     from .spec import find_spec
 
     start = time.perf_counter()
+    config = as_config(config)
     spec = model if isinstance(model, ModelSpec) else find_spec(config, model)
     prep = prepare(config, spec)
     store = Store.open(config)
@@ -433,7 +448,7 @@ def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force
                 model=spec.name, run_key=prep.run_key, reused=True,
                 artifact_sha256=record.artifact_sha256, artifact_uri=record.artifact["uri"],
                 run_file=store.run_file_uri(prep.run_key, runs.RUN_FILE),
-                rows={r: int(d.get("rows") or 0) for r, d in record.data.items()},
+                rows=_rows(record),
                 timings={"total_s": round(total, 4)}, record=record)
     datasets = read_datasets(config, prep, extra_columns)
     X = datasets.train[list(spec.features.model_inputs)]
