@@ -442,7 +442,7 @@ def missing_error(pointer: DataPointer) -> DataNotFoundError:
             f"data file not found: {pointer.uri}, neither in the workspace nor in the DVC cache",
             location=pointer.location, hint="run 'dvc pull' or 'dvc checkout'")
     return DataNotFoundError(f"data file not found: {pointer.uri}", location=pointer.location,
-                             hint="check the path (it is relative to the repository root)")
+                             hint="paths are relative to the repository root")
 
 
 # --- fetching ------------------------------------------------------------------------------

@@ -235,3 +235,28 @@ def test_progress_only_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(name, "true")
         assert not cli_data.show_progress()
         monkeypatch.delenv(name)
+
+
+# --- through validate (the lead's command calls check_pointer and local_header) -------------
+
+def test_validate_names_the_spec_line_of_a_missing_data_file(gml, repo: Path) -> None:
+    (repo / "models" / "m").mkdir(parents=True)
+    (repo / "models" / "m" / "model.yaml").write_text(SPEC.format(name="m", train="data/gone.csv"))
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == 3, result
+    assert ("models/m/model.yaml:4:3: data.train: data file not found: data/gone.csv"
+            in result.output)
+
+
+def test_validate_reads_the_header_of_dvc_data_in_the_dvc_cache(gml, repo: Path) -> None:
+    digest = hashlib.md5(CSV.encode()).hexdigest()
+    (repo / ".dvc" / "cache" / "files" / "md5" / digest[:2]).mkdir(parents=True)
+    (repo / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]).write_text(CSV)
+    (repo / "data" / "train.csv").unlink()
+    (repo / "data" / "train.csv.dvc").write_text(f"outs:\n- md5: {digest}\n  path: train.csv\n")
+    (repo / "models" / "m").mkdir(parents=True)
+    (repo / "models" / "m" / "model.yaml").write_text(
+        SPEC.format(name="m", train="data/train.csv.dvc").replace("[a]", "[a, zz]"))
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == 3, result
+    assert "column 'zz' (features.numeric) is not in the train data's header" in result.output
