@@ -507,7 +507,7 @@ def download(config: ProjectConfig, pointer: DataPointer,
     try:
         h = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "wb") as out, open_remote(pointer.uri, "rb") as src:
+        with os.fdopen(fd, "wb") as out, open_remote(pointer.uri, "rb", pointer.size) as src:
             while True:
                 chunk = _read(src, pointer.uri)
                 if not chunk:
@@ -598,8 +598,9 @@ def filesystem(uri: str) -> tuple[Any, str]:
 
 
 @contextlib.contextmanager
-def open_remote(uri: str, mode: str = "rb") -> Iterator[BinaryIO]:
-    """Open a remote file for streaming; every failure becomes a one-line DataError."""
+def open_remote(uri: str, mode: str = "rb", size: int | None = None) -> Iterator[BinaryIO]:
+    """Open a remote file for streaming; every failure becomes a one-line DataError.
+    A known ``size`` spares an HTTP server the HEAD request fsspec sends first."""
     if _scheme(uri) == "file":
         try:
             f: Any = open(_file_uri_path(uri), mode)  # noqa: SIM115 - closed below
@@ -611,7 +612,8 @@ def open_remote(uri: str, mode: str = "rb") -> Iterator[BinaryIO]:
     fs, path = filesystem(uri)
     try:
         if mode == "rb" and _scheme(uri) in ("http", "https"):
-            f = fs.open(path, mode, block_size=0)  # one streaming GET, no HEAD/range requests
+            # one streaming GET, no range requests
+            f = fs.open(path, mode, block_size=0, **({"size": size} if size else {}))
         else:
             f = fs.open(path, mode)
     except GitopsMLError:

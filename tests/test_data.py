@@ -292,6 +292,12 @@ def test_http_404_and_unanswering_server(config: spec.ProjectConfig,
         message = re.escape(f"timed out after 0.3s waiting for {uri}")
         with pytest.raises(TransferError, match=message):
             data.fetch(config, data.resolve(config, uri))
+        # with a known size there is no HEAD request: the GET itself must time out
+        with pytest.raises(TransferError, match=message):
+            data.fetch(config, data.resolve(config, InlinePointer(uri=uri, size=10)))
+    with pytest.raises(DataNotFoundError, match=re.escape(f"not found: {base}/missing.csv")):
+        data.fetch(config, data.resolve(config, InlinePointer(uri=f"{base}/missing.csv",
+                                                              size=10)))
     assert cache_files(config) == []
 
 
