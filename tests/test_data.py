@@ -358,3 +358,16 @@ def test_header_checks_stay_light(repo: Path, http_dir: tuple[str, Path]) -> Non
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert json.loads(out.stdout) == [["a", "b", "label"], None, []]
+
+
+def test_data_add_of_a_local_file_stays_light(repo: Path) -> None:
+    """Hashing a repo file and writing its pointer imports no pandas, fsspec or aiohttp."""
+    code = (
+        "import sys, json\nfrom gitops_ml.cli import cli\nfrom gitops_ml.cli._app import run\n"
+        "code = run(cli, ['data', 'add', 'data/train.csv'])\n"
+        "print(json.dumps([code, sorted(m for m in ('pandas', 'fsspec', 'aiohttp', 'pyarrow')"
+        " if m in sys.modules)]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=repo)
+    assert json.loads(out.stdout.splitlines()[-1]) == [0, []]
+    assert (repo / "data" / "train.csv.ptr.yaml").is_file()
