@@ -31,7 +31,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from urllib.parse import unquote, urlsplit
@@ -292,17 +292,12 @@ def spec_pointers(config: ProjectConfig, model: ModelSpec) -> dict[str, DataPoin
             loc = exc.location
             if loc is None or loc.file == ref or (loc.file == model.file and loc.line is None):
                 exc.location = _spec_location(config, model, role)
+                exc.key_path = exc.key_path or f"data.{role}"
             raise
         if out[role].kind == "inline":
             where = _spec_location(config, model, role)
-            out[role] = _replace(out[role], line=where.line)
+            out[role] = replace(out[role], line=where.line)
     return out
-
-
-def _replace(pointer: DataPointer, **changes: Any) -> DataPointer:
-    from dataclasses import replace
-
-    return replace(pointer, **changes)
 
 
 def _spec_location(config: ProjectConfig, model: ModelSpec, role: str) -> Location:

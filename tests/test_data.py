@@ -167,7 +167,7 @@ def test_spec_pointers_name_the_spec_line_of_a_missing_pointer_file(
     model = spec.find_spec(config, "m")
     with pytest.raises(ConfigError) as err:
         data.spec_pointers(config, model)
-    assert err.value.one_line().startswith("models/m/model.yaml:5:3: file not found: "
+    assert err.value.one_line().startswith("models/m/model.yaml:5:3: data.test: file not found: "
                                            "data/nope.ptr.yaml")
     (repo / "data" / "nope.ptr.yaml").write_text("uri: data/train.csv\n")
     pointers = data.spec_pointers(config, model)
