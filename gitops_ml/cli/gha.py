@@ -54,6 +54,12 @@ def _count(result: Mapping[str, Any]) -> int:
     return len(_matrix(result).get("include", []))
 
 
+def _comment_urls(result: Mapping[str, Any]) -> str:
+    posted = result.get("posted") or []
+    urls = [_get("comment", "url")(p) for p in posted if isinstance(p, Mapping)]
+    return " ".join(str(u) for u in urls if u)
+
+
 # verb -> {output name: how to pick it from the envelope's result}
 OUTPUTS: dict[str, dict[str, Picker]] = {
     "validate": {},
@@ -63,10 +69,11 @@ OUTPUTS: dict[str, dict[str, Picker]] = {
     "evaluate": {"gates-passed": _get("gates_passed"), "run-key": _get("run_key")},
     "drift": {"dataset-drift": _get("dataset_drift"),
               "share-of-drifted-columns": _get("share_of_drifted_columns")},
-    "report": {"bundle": _get("bundle"), "gates-passed": _get("gates_passed")},
-    "comment": {"comment-url": _get("url"), "comment-id": _get("comment_id")},
+    "report": {"bundle": _get("bundle"), "gate-outcome": _get("gate_outcome")},
+    "comment": {"comment-urls": _comment_urls,
+                "posted": lambda r: len(r.get("posted") or [])},
     "promote": {"version": _get("version"), "tag": _get("tag"), "stage": _get("stage")},
-    "monitor": {"drift-found": _get("dataset_drift"), "issue-url": _get("issue_url")},
+    "monitor": {"drift-found": _get("drift_found"), "issue-url": _get("issue", "url")},
 }
 
 
