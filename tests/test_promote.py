@@ -22,24 +22,21 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
-def evaluation(run_key: str, passed: bool = True, model: str = "churn") -> dict:
-    """evaluation.json as evaluate writes it (schema_version 1)."""
-    return {"schema_version": 1, "model": model, "run_key": run_key, "task": "classification",
-            "metrics": {"roc_auc": 0.91, "f1": 0.8, "accuracy": 0.85},
-            "champion": None, "deltas": {},
-            "gates": [{"gate": "roc_auc >= 0.5", "kind": "metric", "subject": "roc_auc",
-                       "value": 0.91 if passed else 0.4, "threshold": 0.5, "passed": passed,
-                       "skipped": False, "note": ""}],
-            "gates_passed": passed, "fairness": {}, "test_rows": 12}
-
-
 def train_and_evaluate(repo: Path, model: str = "churn", passed: bool = True) -> str:
+    """What CI does on the pull request: train, then evaluate (writes evaluation.json).
+    ``passed=False`` first commits an unreachable gate (gates are not part of the run key)."""
+    from gitops_ml.evaluate import evaluate
     from gitops_ml.train import train
 
+    if not passed:
+        spec = repo / "models" / model / "model.yaml"
+        spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.5}",
+                                                 "{metric: roc_auc, max: 0.01}"))
+        git(repo, "commit", "-qam", "an unreachable gate")
     config = load_config(repo)
     result = train(config, model)
-    Store.open(config).write_run_file(result.run_key, "evaluation.json",
-                                      json.dumps(evaluation(result.run_key, passed, model)))
+    ev = evaluate(config, model, bootstrap=20)
+    assert ev.gates_passed is passed
     return result.run_key
 
 
@@ -77,7 +74,8 @@ def test_promote_registers_the_evaluated_artifact(project: Path, tmp_path: Path)
     assert m["artifact"]["sha256"] == run["artifact"]["sha256"]
     assert m["run_key"] == key and m["pr"] == 7 and m["actor"] == "alice"
     assert m["merge_sha"] == git(project, "rev-parse", "HEAD")
-    assert m["metrics"]["roc_auc"] == 0.91 and m["gates_passed"] is True
+    ev = json.loads(Store.open(config).read_run_file(key, "evaluation.json"))
+    assert m["metrics"] == ev["metrics"] and m["gates_passed"] is True
     assert m["data"]["train"]["sha256"] == run["data"]["train"]["sha256"]
     assert m["spec_hash"] and m["canonical_spec_hash"]
     assert m["retrained"] is False and m["forced"] is False
@@ -103,11 +101,6 @@ def test_no_artifact_fails_loudly_and_retrain_is_recorded(project: Path):
     from gitops_ml.train import prepare
 
     key = prepare(config, find_spec(config, "churn")).run_key
-    # --retrain trains; evaluation is the evaluate engine's: give it when it is not there yet
-    try:
-        import gitops_ml.evaluate  # noqa: F401
-    except ImportError:
-        pytest.skip("gitops_ml.evaluate not available: --retrain cannot evaluate")
     result = promote(config, "churn", retrain=True)
     assert result.retrained and result.manifest["retrained"] is True
     assert result.run_key == key
@@ -138,7 +131,7 @@ def test_tagger_falls_back_to_the_actions_actor(tmp_path: Path,
 def test_failed_gates_are_refused_unless_forced(project: Path):
     train_and_evaluate(project, passed=False)
     config = load_config(project)
-    with pytest.raises(PromotionRefused, match=r"failed its gates: roc_auc >= 0\.5"):
+    with pytest.raises(PromotionRefused, match=r"failed its gates: roc_auc"):
         promote(config, "churn")
     assert git(project, "tag", "-l") == ""
     forced = promote(config, "churn", force=True)
