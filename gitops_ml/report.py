@@ -39,6 +39,9 @@ SUMMARY_LIMIT = 1024 * 1024  # bytes: GitHub's limit for one step's job summary
 TOP_K = 25  # rows per table in the comment before the "N more" line
 CELL_CHARS = 120  # user text in a comment cell is cut to this many characters first
 CHART_BARS = 15
+# Mermaid reads an init directive in the block (GitHub too): a compact chart, small labels.
+CHART_INIT = ('%%{init: {"xyChart": {"width": 760, "height": 300, '
+              '"xAxis": {"labelFontSize": 11}, "yAxis": {"labelFontSize": 11}}}}%%')
 REPORT_SCHEMA_VERSION = 1
 FORMATS = ("md", "html", "json")
 P_VALUE_METHODS = frozenset({"ks", "chisquare", "z", "fisher_exact", "g_test", "anderson",
@@ -105,6 +108,21 @@ def fmt_num(value: object, digits: int = 4) -> str:
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:.{digits}f}"
     return f"{value:.{max(digits - 2, 1)}e}"
+
+
+_BOUNDS = (("min", "≥"), ("max", "≤"), ("max_drop", "drop ≤"), ("min_gain", "gain ≥"))
+
+
+def fmt_threshold(value: object) -> str:
+    """A gate threshold: a number, or the gate's bounds (``{"min": 0.8}`` is ``≥ 0.8000``)."""
+    if isinstance(value, dict):
+        parts = [f"{sign} {fmt_num(value[key])}" for key, sign in _BOUNDS
+                 if isinstance(value.get(key), (int, float))]
+        if parts and value.get("relative"):
+            parts.append("(relative)")
+        if parts:
+            return " ".join(parts)
+    return fmt_num(value)
 
 
 def fmt_signed(value: object, digits: int = 4) -> str:
@@ -361,7 +379,8 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
                             "total_s": timings.get("total_s"), "estimator": run.get("estimator"),
                             "created_at": run.get("created_at"), "commit": commit,
                             "rows": {r: (d or {}).get("rows")
-                                     for r, d in (run.get("data") or {}).items()},
+                                     for r, d in (run.get("data") or {}).items()
+                                     if (d or {}).get("rows") is not None},
                             "features": len(run.get("features") or [])}
         view["task"] = run.get("task")
         artifact = run.get("artifact") or {}
@@ -402,7 +421,8 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
                                    for g in shown_groups.rows),
                 "dpd": f.get("demographic_parity_difference"),
                 "eod": f.get("equalized_odds_difference"), "error": error})
-        view["metric_chart"] = _metric_chart(rows[:CHART_BARS], champion is not None)
+        charted = [r for r in rows if r["delta"] is not None] or rows
+        view["metric_chart"] = _metric_chart(charted[:CHART_BARS], champion is not None)
     else:
         view["confidence"] = None
         view["metric_chart"] = None
@@ -464,11 +484,13 @@ def _metric_chart(rows: list[dict[str, Any]], with_champion: bool) -> str | None
               for r in values]
     top = max([*nums, *champs, 0.0])
     top = 1.0 if top <= 1.0 else float(f"{top * 1.1:.3g}")
-    lines = ["xychart-beta", '    title "This pull request vs the champion"',
+    title = "bars - this pull request, line - champion" if with_champion \
+        else "this pull request"
+    lines = [CHART_INIT, "xychart-beta", f'    title "{title}"',
              f"    x-axis [{labels}]", f'    y-axis "value" 0 --> {top}',
              f"    bar [{', '.join(f'{v:.4f}' for v in nums)}]"]
     if with_champion:
-        lines.append(f"    bar [{', '.join(f'{v:.4f}' for v in champs)}]")
+        lines.append(f"    line [{', '.join(f'{v:.4f}' for v in champs)}]")
     return "\n".join(lines)
 
 
@@ -479,8 +501,8 @@ def _drift_chart(cols: list[dict[str, Any]]) -> str | None:
     sev = [min(_severity(c), 10.0) for c in scored]
     labels = ", ".join(f'"{mermaid_label(c.get("column"))}"' for c in scored)
     top = max(2.0, math.ceil(max(sev)))
-    return "\n".join(["xychart-beta",
-                      '    title "Drift score / threshold (above 1 = drifted)"',
+    return "\n".join([CHART_INIT, "xychart-beta",
+                      '    title "drift score / threshold (above 1 - drifted)"',
                       f"    x-axis [{labels}]", f'    y-axis "score / threshold" 0 --> {top}',
                       f"    bar [{', '.join(f'{v:.3f}' for v in sev)}]",
                       f"    line [{', '.join('1' for _ in sev)}]"])
@@ -503,6 +525,7 @@ def environment() -> jinja2.Environment:
                                             default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(md=md_escape, num=fmt_num, signed=fmt_signed, short=_short,
+                       threshold=fmt_threshold,
                        intcomma=lambda v: f"{v:,}" if isinstance(v, int) else fmt_num(v))
     env.globals["CELL"] = CELL_CHARS
     return env

@@ -50,7 +50,7 @@ def test_comment_has_every_section_and_the_verdict() -> None:
         assert heading in md
     assert "| roc_auc | 0.8912 | 0.9054 | -0.0142 | [-0.0242, -0.0042] |" in md
     assert "Trained HistGradientBoostingClassifier in 3.21 s" in md
-    assert "```mermaid\nxychart-beta" in md
+    assert "```mermaid\n%%{init: " in md and "\nxychart-beta\n" in md
     assert fx.RUN_KEY in md and "1111111111111111" in md  # lineage: run key, data hash
 
 
