@@ -6,7 +6,8 @@ its ``schema.json`` come from ``id()`` of the objects saved, and the zip timesta
 clock, so two identical trainings give different bytes. The artifact's sha256 is its identity
 (the store, the run cache, the registry, ``reproduce``), so we write a *canonical* archive:
 
-- every ``__id__`` is renumbered 1, 2, 3 ... in order of first appearance in schema.json (0 is
+- every ``__id__`` is renumbered 1, 2, 3 ... in order of first appearance in schema.json,
+  walked with sorted keys so that the form is idempotent (0 is
   avoided: skops treats a falsy id as "not memoised");
 - every array file is renamed ``<n>.npy`` (or its own suffix) in order of first appearance, and
   schema.json's references follow;
@@ -38,6 +39,8 @@ TRUSTED_BUILTINS = frozenset({
     "builtins.bytearray", "builtins.bool", "builtins.list", "builtins.tuple", "builtins.dict",
     "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.range", "builtins.NoneType",
     "builtins.object", "builtins.type",
+    # a partial's function and arguments are nodes of their own, checked like any other
+    "functools.partial",
 })
 
 
@@ -55,7 +58,7 @@ def canonicalize(data: bytes) -> bytes:
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             out: dict[str, Any] = {}
-            for key, value in node.items():
+            for key, value in sorted(node.items()):  # sorted: canonicalize is idempotent
                 if key == "__id__" and isinstance(value, int):
                     out[key] = ids.setdefault(value, len(ids) + 1)
                 elif key == "file" and isinstance(value, str) and value in names:
