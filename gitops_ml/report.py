@@ -59,7 +59,7 @@ _MD_BY_CHAR = {chr(k): v for k, v in _MD_TABLE.items()}
 # An underscore inside a word (snake_case) cannot open or close emphasis in GFM, so only one
 # at a word's edge is escaped: column names stay readable and cheap to escape.
 _MD_SPECIAL = re.compile("[" + re.escape("".join(c for c in _MD_BY_CHAR if c != "_")) + "]"
-                         "|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+                         "|_(?:(?<![A-Za-z0-9]_)|(?![A-Za-z0-9]))")
 _WWW = re.compile(r"(www)\.", re.IGNORECASE)
 
 
