@@ -15,7 +15,7 @@ Figures:
 - the size of the comment (must be ≤ 65,536 characters);
 - HTTP requests to update an existing sticky comment on a PR with 99 other comments, counted
   at the server; the anchor is the naive PyGithub sequence (non-lazy ``get_repo``,
-  ``get_pull``, list the comments, ``get_issue_comment``, ``edit``).
+  ``get_pull``, list the comments, ``get_issue``, ``get_comment``, ``edit``).
 """
 
 from __future__ import annotations
