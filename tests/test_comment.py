@@ -145,6 +145,18 @@ def test_report_file_without_marker_needs_model(tmp_path, gml, server) -> None:
     assert server.comments_on(REPO, 12)[0]["body"] == f"{marker('churn')}\nhello"
 
 
+def test_nothing_to_post_and_no_pr_number(tmp_path, gml, server) -> None:
+    r = gml("comment", "--pr", "12", cwd=tmp_path, env=env_for(server))
+    assert r.exit_code == ExitCode.GITHUB and "nothing to post" in r.stderr
+    report = make_report(tmp_path, gml)
+    r = gml("comment", report, cwd=tmp_path, env=env_for(server))
+    assert r.exit_code == ExitCode.GITHUB and "no pull request number" in r.stderr
+    r = gml("comment", "--pr", "12", report, cwd=tmp_path,
+            env={**env_for(server), "GITHUB_REPOSITORY": ""})
+    assert r.exit_code == ExitCode.GITHUB and "no repository given" in r.stderr
+    assert server.count() == 0
+
+
 # --- bundles -------------------------------------------------------------------------------
 
 def test_bundles_of_two_models_are_posted(tmp_path, gml, server) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ExitCode
 from ._app import common_options, emit, state
+
+if TYPE_CHECKING:
+    from ..spec import ProjectConfig
 
 
 @click.command()
@@ -75,7 +79,8 @@ def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key:
     emit(result, text, exit_code=ExitCode.OK)
 
 
-def _config_or_none(*, explicit: bool):  # type: ignore[no-untyped-def]
+def _config_or_none(*, explicit: bool) -> ProjectConfig | None:
+    """The project config; none needed when every record is given as a file."""
     from ..errors import NoConfigError
     from ..spec import load_config
 
