@@ -109,7 +109,7 @@ class _Ranking:
             seen_g = seen[:, ends_desc]
             pos_g = np.diff(tp_g, axis=1, prepend=0.0)
         else:
-            tp_g, seen_g, pos_g = tp, seen, posW
+            tp_g, seen_g, pos_g = tp, seen, posW.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             precision = np.where(seen_g > 0, tp_g / np.maximum(seen_g, 1e-300), 0.0)
             result: np.ndarray = (np.einsum("ij,ij->i", precision, pos_g, dtype=np.float64)
@@ -280,8 +280,8 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
     done = 0
     while done < n_boot:
         size = min(chunk, n_boot - done)
-        idx = rng.integers(0, n, size=(size, n), dtype=itype)
-        idx += (np.arange(size, dtype=itype) * n)[:, None]
+        idx: np.ndarray = rng.integers(0, n, size=(size, n), dtype=itype)
+        idx += (np.arange(size, dtype=itype) * n)[:, None]  # type: ignore[arg-type,unused-ignore]
         W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(wdtype)
         del idx
         a = cand.metrics(W)

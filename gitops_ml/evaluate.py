@@ -54,13 +54,14 @@ def _safe(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, str | None]:
     import warnings
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             value = float(fn(*args, **kwargs))
     except ValueError as exc:
         return math.nan, str(exc).strip().splitlines()[0]
     if math.isnan(value):
-        return value, "undefined on this data"
+        said = [str(w.message).strip().splitlines()[0] for w in caught]
+        return value, said[0] if said else "undefined on this data"
     return value, None
 
 
