@@ -666,7 +666,10 @@ def make_report(config: ProjectConfig | None, model: str, *, fmt: str = "md",
         _write(Path(out), text)
     summary_path = None
     if step_summary is not None:
-        summary = render_markdown(inputs, full=True)
+        # the 1 MiB limit is per step: leave room for what earlier commands of the step wrote
+        used = step_summary.stat().st_size if step_summary.exists() else 0
+        summary = render_markdown(inputs, full=True,
+                                  limit=max(SUMMARY_LIMIT - used, 16 * 1024))
         summary_path = str(step_summary)
         with open(step_summary, "a", encoding="utf-8") as fh:  # Actions appends per step
             fh.write(summary)

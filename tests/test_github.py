@@ -255,3 +255,35 @@ def test_release_with_assets_and_rerun(server, client, tmp_path: Path):
                            client=client)
     assert not again.created and again.release_id == result.release_id
     assert len(server.repos[REPO].assets) == 2
+
+
+def test_comment_deleted_between_listing_and_edit_is_recreated(server, client):
+    upsert_sticky_comment(client, REPO, 7, "churn", "v1")
+    server.fail("PATCH", r"/issues/comments/\d+$", 404)
+    assert upsert_sticky_comment(client, REPO, 7, "churn", "v2").action == "created"
+    assert [c["body"].splitlines()[-1] for c in server.comments_on(REPO, 7)] == ["v1", "v2"]
+
+
+def test_settings_from_env():
+    s = ClientSettings.from_env({"GITOPS_ML_GITHUB_RETRIES": "2",
+                                 "GITOPS_ML_GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
+                                 "GITOPS_ML_GITHUB_MAX_RETRY_AFTER": "7.5"})
+    assert (s.retries, s.seconds_between_requests, s.max_retry_after) == (2, None, 7.5)
+    assert s.seconds_between_writes == 1.0  # default kept
+    with pytest.raises(GitHubError) as err:
+        ClientSettings.from_env({"GITOPS_ML_GITHUB_BACKOFF": "fast"})
+    assert "GITOPS_ML_GITHUB_BACKOFF must be a number, got 'fast'" in err.value.message
+
+
+def test_repository_name_is_checked(client):
+    with pytest.raises(GitHubError) as err:
+        upsert_sticky_comment(client, "not a repo", 7, "churn", "x")
+    assert "not a repository name: 'not a repo'" in err.value.message
+    assert "OWNER/NAME" in err.value.hint
+
+
+def test_unreachable_api_is_one_error():
+    client = GitHubClient(TOKEN, api_url="http://127.0.0.1:9", settings=FAST)
+    with pytest.raises(GitHubError) as err:
+        upsert_sticky_comment(client, REPO, 7, "churn", "x")
+    assert "cannot reach GitHub at http://127.0.0.1:9" in err.value.message

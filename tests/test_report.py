@@ -238,6 +238,17 @@ def test_report_appends_the_full_report_to_the_step_summary(tmp_path, gml) -> No
     assert "### Drift" in text
 
 
+def test_step_summary_leaves_room_for_earlier_output(tmp_path, gml) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("x" * (rep.SUMMARY_LIMIT - 200_000))
+    paths = fx.write_records(tmp_path, names=[f"c{i}_" + "n" * 100 for i in range(5000)])
+    r = gml("report", "churn", "--out", tmp_path / "c.md", "--run", paths["run"],
+            "--evaluation", paths["evaluation"], "--drift", paths["drift"], cwd=tmp_path,
+            env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert r.exit_code == 0, r.output
+    assert rep.SUMMARY_LIMIT - 200_000 < summary.stat().st_size <= rep.SUMMARY_LIMIT
+
+
 def test_report_bundle(tmp_path, gml) -> None:
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 12, "title": "t",

@@ -81,5 +81,13 @@ def upsert_sticky_comment(client: GitHubClient, repo: str, pr: int, model: str,
             dup.delete()
         if keep.body == body:
             return CommentResult("unchanged", keep.id, keep.html_url, len(body), len(extra))
-        keep.edit(body)
+        try:
+            keep.edit(body)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            # deleted between the listing and the edit (by a person or a parallel run)
+            created = issue.create_comment(body)
+            return CommentResult("created", created.id, created.html_url, len(body),
+                                 len(extra))
         return CommentResult("updated", keep.id, keep.html_url, len(body), len(extra))
