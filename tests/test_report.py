@@ -308,3 +308,19 @@ def test_report_reads_the_store_by_run_key(make_repo, gml) -> None:
     r = gml("report", "churn", "--run-key", "ab" * 32, cwd=repo)
     assert r.exit_code == ExitCode.ERROR
     assert "no run, evaluation or drift record for model 'churn'" in r.stderr
+
+
+def test_comment_fits_whatever_the_records_hold() -> None:
+    ev = fx.sample_evaluation()
+    ev["metrics"] = {f"metric_{i}_" + "m" * 300: 0.5 for i in range(2000)}
+    ev["gates"] = [{"gate": f"gate {i} " + "g" * 300, "kind": "metric", "subject": "x",
+                    "value": 0.1, "threshold": {"min": 0.2}, "passed": False,
+                    "skipped": False, "note": "n" * 500} for i in range(3000)]
+    dr = fx.sample_drift(names=[f"c{i}" + "<|>" * 100 for i in range(2000)])
+    dr["checks"] = {"passed": False, "results": [
+        {"name": "x" * 300, "column": "c" * 300, "passed": False, "message": "m" * 900}
+        for _ in range(3000)]}
+    md = rep.render_markdown(inputs(evaluation=ev, drift=dr))
+    assert len(md) <= rep.COMMENT_LIMIT
+    assert md.startswith("<!-- gitops-ml:model=churn -->\n<!-- gitops-ml:gates=failed -->")
+    assert "## ❌ churn:" in md
