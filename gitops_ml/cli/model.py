@@ -98,10 +98,10 @@ def evaluate_text(result: EvaluationResult, listed: tuple[str, ...]) -> str:
                      f"{_fmt(fair.equalized_odds_difference)}")
         last = "rmse" if result.task == "regression" else "accuracy"
         rows = [["group", "count", "selection", "tpr", "fpr", last]]
-        for g in fair.groups:
-            rows.append([g.group, str(g.count), _fmt(g.selection_rate), _fmt(g.tpr),
-                         _fmt(g.fpr), _fmt(g.rmse if result.task == "regression"
-                                           else g.accuracy)])
+        for grp in fair.groups:
+            rows.append([grp.group, str(grp.count), _fmt(grp.selection_rate), _fmt(grp.tpr),
+                         _fmt(grp.fpr), _fmt(grp.rmse if result.task == "regression"
+                                             else grp.accuracy)])
         lines += _table(rows, indent="    ")
     lines.extend(f"note: {n}" for n in result.notes)
     verdict = "gates passed" if result.gates_passed else \
