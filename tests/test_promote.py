@@ -319,3 +319,15 @@ def test_cli_rollback_and_deprecate(project: Path, gml):
     assert r.exit_code == 0 and "churn deprecated" in r.stdout
     r = gml("deprecate", "churn", cwd=project)
     assert r.exit_code == ExitCode.REGISTRY and "already deprecated" in r.stderr
+
+
+def test_artifacts_folder_holding_a_store_copy(project: Path, tmp_path: Path):
+    """The pull-request workflow uploads the store folder; download-artifact puts it under
+    <dir>/gitops-ml-run-<model>/ (runs/<key>/run.json + blobs/sha256/..)."""
+    key = train_and_evaluate(project)
+    download = tmp_path / "gitops-ml-artifacts"
+    shutil.copytree(project / ".gitops-ml" / "store", download / "gitops-ml-run-churn")
+    clone = tmp_path / "main-clone"
+    git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(clone))
+    result = promote(load_config(clone), "churn", artifacts=download)
+    assert result.run_key == key and result.manifest["gates_passed"] is True
