@@ -12,6 +12,8 @@ from gitops_ml.errors import ExitCode
 from gitops_ml.github.monitor_issue import issue_marker
 from tests.ghserver import GitHubServer
 
+pytestmark = pytest.mark.slow  # reads and tests real data: > 5 s on a loaded machine
+
 TOKEN = "ghs_monitorTOKEN_4242"
 REPO = "acme/models"
 SPEC = """name: wine
