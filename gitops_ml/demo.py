@@ -429,16 +429,14 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
         from .registry import history as read_history
 
         result = read_history(str(repo), model)
-        rows = result.to_dict() if hasattr(result, "to_dict") else {}
-        events = rows.get("events", []) if isinstance(rows, dict) else []
-        return "\n".join(str(e.get("tag", e)) for e in events) or str(result)
+        return "\n".join(f"{e.created_iso}  {e.action:<8} {e.version or '':<8} "
+                         f"{e.stage or '':<11} {e.tag}" for e in result.events)
 
     runner.step(phase, "registry history", f"gitops-ml registry history {model}", history)
 
     def lineage() -> str:
         lineage_of = core("lineage", "lineage")
-        result = lineage_of(str(repo), f"{model}#production")
-        text = getattr(result, "text", None)
-        return text if isinstance(text, str) else str(result)
+        render = core("lineage", "render_text")
+        return str(render(lineage_of(str(repo), f"{model}#production")))
 
     runner.step(phase, "lineage", f"gitops-ml lineage {model}#production", lineage)
