@@ -239,6 +239,7 @@ def test_progress_only_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyPatch)
 
 # --- through validate (the lead's command calls check_pointer and local_header) -------------
 
+@pytest.mark.slow  # the first validate may build the estimator catalogue
 def test_validate_names_the_spec_line_of_a_missing_data_file(gml, repo: Path) -> None:
     (repo / "models" / "m").mkdir(parents=True)
     (repo / "models" / "m" / "model.yaml").write_text(SPEC.format(name="m", train="data/gone.csv"))
@@ -248,6 +249,7 @@ def test_validate_names_the_spec_line_of_a_missing_data_file(gml, repo: Path) ->
             in result.output)
 
 
+@pytest.mark.slow  # the first validate may build the estimator catalogue
 def test_validate_reads_the_header_of_dvc_data_in_the_dvc_cache(gml, repo: Path) -> None:
     digest = hashlib.md5(CSV.encode()).hexdigest()
     (repo / ".dvc" / "cache" / "files" / "md5" / digest[:2]).mkdir(parents=True)
