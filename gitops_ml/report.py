@@ -91,8 +91,9 @@ def mermaid_label(value: object, max_chars: int = 24) -> str:
     return text if len(text) <= max_chars else text[:max_chars - 1] + "~"
 
 
-def fmt_num(value: object, digits: int = 4) -> str:
-    """Numbers for tables: fixed decimals in the usual range, scientific outside it."""
+def fmt_num(value: object, digits: int = 4, *, html: bool = False) -> str:
+    """Numbers for tables: fixed decimals in the usual range, scientific outside it. Anything
+    else is text: Markdown-escaped (``html=True``: left to the HTML autoescape)."""
     if type(value) is float and 1e-3 <= abs(value) < 1e6:  # the common case, first
         return f"{value:.{digits}f}"
     if value is None or isinstance(value, bool):
@@ -100,7 +101,7 @@ def fmt_num(value: object, digits: int = 4) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if not isinstance(value, float):
-        return md_escape(value, CELL_CHARS)
+        return str(value)[:CELL_CHARS] if html else md_escape(value, CELL_CHARS)
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -113,22 +114,22 @@ def fmt_num(value: object, digits: int = 4) -> str:
 _BOUNDS = (("min", "≥"), ("max", "≤"), ("max_drop", "drop ≤"), ("min_gain", "gain ≥"))
 
 
-def fmt_threshold(value: object) -> str:
+def fmt_threshold(value: object, *, html: bool = False) -> str:
     """A gate threshold: a number, or the gate's bounds (``{"min": 0.8}`` is ``≥ 0.8000``)."""
     if isinstance(value, dict):
-        parts = [f"{sign} {fmt_num(value[key])}" for key, sign in _BOUNDS
+        parts = [f"{sign} {fmt_num(value[key], html=html)}" for key, sign in _BOUNDS
                  if isinstance(value.get(key), (int, float))]
         if parts and value.get("relative"):
             parts.append("(relative)")
         if parts:
             return " ".join(parts)
-    return fmt_num(value)
+    return fmt_num(value, html=html)
 
 
-def fmt_signed(value: object, digits: int = 4) -> str:
+def fmt_signed(value: object, digits: int = 4, *, html: bool = False) -> str:
     if isinstance(value, float) and not math.isnan(value) and value > 0:
-        return "+" + fmt_num(value, digits)
-    return fmt_num(value, digits)
+        return "+" + fmt_num(value, digits, html=html)
+    return fmt_num(value, digits, html=html)
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -527,6 +528,9 @@ def environment() -> jinja2.Environment:
     env.filters.update(md=md_escape, num=fmt_num, signed=fmt_signed, short=_short,
                        threshold=fmt_threshold,
                        intcomma=lambda v: f"{v:,}" if isinstance(v, int) else fmt_num(v))
+    env.filters.update(hnum=functools.partial(fmt_num, html=True),
+                       hsigned=functools.partial(fmt_signed, html=True),
+                       hthreshold=functools.partial(fmt_threshold, html=True))
     env.globals["CELL"] = CELL_CHARS
     return env
 

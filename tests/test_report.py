@@ -192,6 +192,10 @@ def test_html_is_autoescaped() -> None:
     html = rep.render_html(inputs(drift=dr, context={"title": "<b>t</b>"}))
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;t&lt;/b&gt;" in html
+    ev = fx.sample_evaluation()
+    ev["gates"][0]["value"] = "n/a <i>"
+    html = rep.render_html(inputs(evaluation=ev))
+    assert "n/a &lt;i&gt;" in html and "\\" not in html  # escaped for HTML, not Markdown
 
 
 def test_json_report() -> None:
