@@ -9,15 +9,17 @@ current of the same size, some columns shifted so that verdicts are mixed. Writt
 Parquet under benchmarks/.work/drift and read by every worker.
 
 Figures per size: wall time of the drift call alone (data already loaded, imports done), peak
-RSS of the process while computing (VmHWM after resetting it once the data is loaded) against
-the data's own footprint (``memory_usage(deep=True)`` of both frames), and whether every
-column verdict matches Evidently's. For 10M rows the data is read from Parquet one column at a
+RSS of the whole process while computing (VmHWM, reset once the data is loaded and the
+reader's freed buffers are returned to the OS) against the data's own footprint
+(``memory_usage(deep=True)`` of both frames), and whether every column verdict matches
+Evidently's. For 10M rows the data is read from Parquet one column at a
 time (the engine takes column callables), so the whole table is never in memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -96,6 +98,19 @@ def _status(field: str) -> int:
     return 0
 
 
+def _release() -> None:
+    """Hand memory the Parquet reader freed back to the OS (pyarrow's pool and glibc keep it
+    otherwise), so the figure is the data plus the engine's working set, not the reader's
+    cache. Done alike for both engines."""
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _reset_peak() -> None:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
@@ -120,8 +135,8 @@ def worker(engine: str, ref_path: str, cur_path: str) -> dict:
         kinds = {c: ("numerical" if c.startswith("n") else "categorical") for c in names}
         footprint = None
         rows = pq.ParquetFile(ref_path).metadata.num_rows
+        # nothing is loaded up front: the peak covers reading and computing, whole process
         loaded_peak = _status("VmHWM")
-        _reset_peak()
         before = _status("VmRSS")
         started = time.perf_counter()
         result = drift.detect_drift(reader(ref_path), reader(cur_path), columns=names,
@@ -129,11 +144,15 @@ def worker(engine: str, ref_path: str, cur_path: str) -> dict:
         seconds = time.perf_counter() - started
         verdicts = {c.column: c.drifted for c in result.columns}
     else:
-        ref = pd.read_parquet(ref_path)
-        cur = pd.read_parquet(cur_path)
+        import pyarrow.parquet as pq
+
+        # self_destruct frees each Arrow column as it is converted: less reader residue
+        ref = pq.read_table(ref_path).to_pandas(self_destruct=True, split_blocks=True)
+        cur = pq.read_table(cur_path).to_pandas(self_destruct=True, split_blocks=True)
         rows = len(ref)
         footprint = int(ref.memory_usage(deep=True).sum() + cur.memory_usage(deep=True).sum())
         loaded_peak = _status("VmHWM")
+        _release()
         _reset_peak()
         before = _status("VmRSS")
         started = time.perf_counter()
@@ -175,22 +194,38 @@ def compare(rows: int, budget_ratio: float, label: str) -> list[dict]:
     ref, cur = dataset(rows)
     theirs = run_worker("evidently", ref, cur)
     ours = run_worker("ours", ref, cur)
-    same = ours["verdicts"] == theirs["verdicts"]
+    streamed = run_worker("ours-columns", ref, cur)
+    same = ours["verdicts"] == theirs["verdicts"] == streamed["verdicts"]
     speedup = theirs["seconds"] / ours["seconds"]
     drifted = sum(ours["verdicts"].values())
-    rss_ratio = ours["peak_rss"] / ours["footprint"]
+    footprint = ours["footprint"]
+    rss_ratio = ours["peak_rss"] / footprint
+    working = (ours["peak_rss"] - ours["rss_before"]) / footprint
+    stream_ratio = streamed["peak_rss"] / footprint
+    big_enough = rows >= 1_000_000
     return [
         {"figure": f"drift {label} rows × 25 cols: time (ours vs Evidently DataDriftPreset); "
                    f"{drifted}/25 drifted, verdicts {'identical' if same else 'DIFFER'}",
          "ours": ours["seconds"], "anchor": theirs["seconds"], "ratio": speedup,
          "budget": f"≥ {budget_ratio:g}× faster, same verdicts",
          "ok": speedup >= budget_ratio and same, "unit": "s"},
-        {"figure": f"drift {label} rows: peak RSS while computing (ours vs data footprint "
-                   f"{_mb(ours['footprint']):.0f} MiB; Evidently peaked at "
-                   f"{_mb(theirs['peak_rss']):.0f} MiB)",
-         "ours": _mb(ours["peak_rss"]), "anchor": _mb(ours["footprint"]),
-         "ratio": rss_ratio, "budget": "≤ 1.5× footprint" if rows >= 1_000_000 else "",
-         "ok": rss_ratio <= 1.5 if rows >= 1_000_000 else None, "unit": "MiB"},
+        {"figure": f"drift {label} rows, DataFrames in memory: whole-process peak RSS while "
+                   f"computing vs the data's footprint ({_mb(footprint):.0f} MiB); Evidently "
+                   f"peaked at {_mb(theirs['peak_rss']):.0f} MiB",
+         "ours": _mb(ours["peak_rss"]), "anchor": _mb(footprint), "ratio": rss_ratio,
+         "budget": "≤ 1.5× footprint" if big_enough else "", "unit": "MiB",
+         "ok": rss_ratio <= 1.5 if big_enough else None},
+        {"figure": f"drift {label} rows, DataFrames in memory: our working set (peak − RSS "
+                   f"before the call; imports {_mb(ours['rss_before'] - 0):.0f} MiB RSS before)",
+         "ours": _mb(ours["peak_rss"] - ours["rss_before"]), "anchor": _mb(footprint),
+         "ratio": working, "budget": "", "ok": None, "unit": "MiB"},
+        {"figure": f"drift {label} rows, column by column from Parquet: whole-process peak "
+                   f"RSS (reading included) vs the data's footprint; "
+                   f"{streamed['seconds']:.2f} s, verdicts "
+                   f"{'identical' if streamed['verdicts'] == theirs['verdicts'] else 'DIFFER'}",
+         "ours": _mb(streamed["peak_rss"]), "anchor": _mb(footprint), "ratio": stream_ratio,
+         "budget": "≤ 1.5× footprint" if big_enough else "", "unit": "MiB",
+         "ok": stream_ratio <= 1.5 if big_enough else None},
     ]
 
 

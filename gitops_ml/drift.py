@@ -48,6 +48,7 @@ BINARY_VALUES = 2
 INTEGER_CARDINALITY_LIMIT = 10  # Evidently: int columns with <= 10 distinct values are categories
 BINS_BY_VALUE_LIMIT = 20  # Evidently's get_binned_data: > 20 distinct -> Sturges bins
 WASSERSTEIN_MIN_STD = 0.001
+WASSERSTEIN_BLOCK = 1 << 16  # merged points per block when summing CDF gaps
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,8 @@ class _Counts:
         return int(self.cur.sum())
 
 
-def _numeric_values(values: Any, column: str, side: str) -> np.ndarray:
-    """Finite float64 values of a column (nulls and ±inf dropped), sorted."""
+def _float_view(values: Any, column: str, side: str) -> np.ndarray:
+    """A column as float64 (a view when it already is), or a clear error for text."""
     import pandas as pd
 
     if isinstance(values, pd.Series):
@@ -218,12 +219,31 @@ def _numeric_values(values: Any, column: str, side: str) -> np.ndarray:
                 f"column '{column}' must be numeric, but the {side} data holds "
                 f"{values.dtype} values (for example {sample!r})",
                 hint="fix the data or declare the column categorical in the spec")
-        arr: np.ndarray = values.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        arr = np.asarray(values, dtype="float64")
-    arr = arr[np.isfinite(arr)]
-    arr.sort()
-    return arr
+        arr: np.ndarray = values.to_numpy() if values.dtype == np.float64 else \
+            values.to_numpy(dtype="float64", na_value=np.nan)
+        return arr
+    return np.asarray(values, dtype="float64")
+
+
+def _numeric_pair(reference: Any, current: Any, column: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Finite values of both sides (nulls and ±inf dropped), each sorted, in ONE buffer:
+    returns (buffer, reference view, current view). The buffer is the concatenation the
+    Wasserstein merge needs, so no copy is made for it."""
+    ref = _float_view(reference, column, "reference")
+    mask = np.isfinite(ref)
+    n_r = int(np.count_nonzero(mask))
+    cur = _float_view(current, column, "current")
+    cur_mask = np.isfinite(cur)
+    buffer = np.empty(n_r + int(np.count_nonzero(cur_mask)))
+    np.compress(mask, ref, out=buffer[:n_r])
+    del mask, ref
+    np.compress(cur_mask, cur, out=buffer[n_r:])
+    del cur_mask, cur
+    rs, cs = buffer[:n_r], buffer[n_r:]
+    rs.sort()
+    cs.sort()
+    return buffer, rs, cs
 
 
 def _distinct_sorted(sorted_values: np.ndarray) -> int:
@@ -298,45 +318,50 @@ def ks(rs: np.ndarray, cs: np.ndarray) -> float:
     return float(stats.ks_2samp(rs, cs).pvalue)
 
 
-def wasserstein(rs: np.ndarray, cs: np.ndarray) -> float:
+def wasserstein(rs: np.ndarray, cs: np.ndarray, merged: np.ndarray | None = None) -> float:
     """First Wasserstein distance between the samples, divided by the reference's standard
     deviation (at least 0.001). Both arrays must be sorted.
 
     This is scipy's ``wasserstein_distance`` computed from the merge of two sorted arrays: the
-    empirical CDFs at each merged point are running counts, no binary searches needed."""
-    n_r, n_c = rs.size, cs.size
-    merged = np.concatenate([rs, cs])
-    order = np.argsort(merged, kind="stable")  # two sorted runs: a linear merge
-    merged = merged[order]
-    deltas = np.diff(merged)
-    del merged
-    from_ref = order[:-1] < n_r
-    del order
-    ref_count = np.cumsum(from_ref, dtype=np.int64)  # reference values <= each merged point
-    del from_ref
-    # CDF difference at each merged point, in place to keep the working set small
-    cur_cdf = np.arange(1, n_r + n_c, dtype=np.float64)
-    cur_cdf -= ref_count
-    cur_cdf /= n_c
-    cdf_gap = ref_count / n_r
-    del ref_count
-    cdf_gap -= cur_cdf
-    del cur_cdf
-    np.abs(cdf_gap, out=cdf_gap)
-    cdf_gap *= deltas
-    distance = float(np.sum(cdf_gap))
+    empirical CDFs at each merged point are running counts (no binary searches), summed in
+    blocks so that the working set stays a few MB beyond the merge itself. ``merged`` may be
+    the buffer holding ``rs`` then ``cs`` (from :func:`_numeric_pair`), saving a copy."""
     norm = max(float(np.std(rs)), WASSERSTEIN_MIN_STD)
-    return distance / norm
+    n_r, n_c = rs.size, cs.size
+    if merged is None:
+        merged = np.concatenate([rs, cs])
+    order = np.argsort(merged, kind="stable")  # two sorted runs: a linear merge
+    total = 0.0
+    ref_before = 0
+    n_points = n_r + n_c - 1  # CDF gaps between consecutive merged values
+    for start in range(0, n_points, WASSERSTEIN_BLOCK):
+        stop = min(start + WASSERSTEIN_BLOCK, n_points)
+        idx = order[start:stop + 1]
+        deltas = np.diff(merged[idx])
+        ref_count = np.cumsum(idx[:-1] < n_r, dtype=np.int64)
+        ref_count += ref_before
+        ref_before = int(ref_count[-1])
+        cur_cdf = np.arange(start + 1, stop + 1, dtype=np.float64)
+        cur_cdf -= ref_count
+        cur_cdf /= n_c
+        gap = ref_count / n_r
+        gap -= cur_cdf
+        np.abs(gap, out=gap)
+        gap *= deltas
+        total += float(np.sum(gap))
+    return total / norm
 
 
 def chisquare(counts: _Counts) -> float:
     """Chi-square goodness-of-fit p-value of current counts against the reference's
-    proportions (Evidently's ``chisquare``); a value unseen in the reference gives 0."""
-    from scipy import stats
+    proportions (Evidently's ``chisquare``, i.e. scipy's ``chisquare``); a value unseen in the
+    reference gives an infinite statistic and p = 0."""
+    from scipy.special import chdtrc
 
     f_exp = counts.ref * (counts.n_cur / counts.n_ref)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(stats.chisquare(counts.cur, f_exp)[1])
+        stat = float(np.sum((counts.cur - f_exp) ** 2 / f_exp))
+    return float(chdtrc(counts.keys.size - 1, stat))
 
 
 def _sorted_keys_order(keys: np.ndarray) -> np.ndarray:
@@ -348,7 +373,7 @@ def _sorted_keys_order(keys: np.ndarray) -> np.ndarray:
 
 def z(counts: _Counts) -> float:
     """Two-proportion Z-test p-value: the share of values other than the smallest one."""
-    from scipy.stats import norm
+    from scipy.special import ndtr  # scipy.stats.norm.cdf, without importing scipy.stats
 
     if counts.keys.size <= 1:
         return 1.0
@@ -359,7 +384,7 @@ def z(counts: _Counts) -> float:
     pooled = float(p1 * n1 + p2 * n2) / (n1 + n2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
-    return float(2 * (1 - norm.cdf(np.abs(stat))))
+    return float(2 * (1 - ndtr(np.abs(stat))))
 
 
 def _sturges_counts(rs: np.ndarray, cs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -409,14 +434,22 @@ def _fill_zeros(p: np.ndarray) -> np.ndarray:
     return p
 
 
+def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Elementwise x·log(x/y) with 0·log(0/y) = 0 and x·log(x/0) = inf (scipy's rel_entr)."""
+    out = np.zeros(np.broadcast(x, y).shape)
+    pos = x > 0
+    with np.errstate(divide="ignore"):
+        out[pos] = x[pos] * np.log(x[pos] / y[pos])
+    out[(x < 0) | (y < 0)] = np.inf
+    return out
+
+
 def jensenshannon(ref_p: np.ndarray, cur_p: np.ndarray) -> float:
-    """Jensen–Shannon distance (natural log), as scipy computes it."""
+    """Jensen–Shannon distance (natural log), as scipy.spatial.distance computes it."""
     p = ref_p / np.sum(ref_p)
     q = cur_p / np.sum(cur_p)
     m = (p + q) / 2.0
-    from scipy.special import rel_entr
-
-    js = np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))
+    js = np.sum(_rel_entr(p, m)) + np.sum(_rel_entr(q, m))
     return float(np.sqrt(js / 2.0))
 
 
@@ -430,9 +463,7 @@ def kl_div(ref_p: np.ndarray, cur_p: np.ndarray) -> float:
     """Kullback–Leibler divergence KL(reference ‖ current) with Evidently's zero filling."""
     r, c = _fill_zeros(ref_p), _fill_zeros(cur_p)
     r, c = r / r.sum(), c / c.sum()  # scipy.stats.entropy normalises
-    from scipy.special import rel_entr
-
-    return float(np.sum(rel_entr(r, c)))
+    return float(np.sum(_rel_entr(r, c)))
 
 
 def hellinger(kind: str, rs: np.ndarray | None, cs: np.ndarray | None,
@@ -508,11 +539,10 @@ def column_drift(column: str, reference: Any, current: Any, kind: str, *,
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if method is not None:
         check_method(method, kind, column)
-    rs = cs = None
+    rs = cs = merged = None
     counts_cache: list[_Counts] = []
     if kind == NUMERICAL:
-        rs = _numeric_values(reference, column, "reference")
-        cs = _numeric_values(current, column, "current")
+        merged, rs, cs = _numeric_pair(reference, current, column)
         n_ref, n_cur = rs.size, cs.size
 
         def counts() -> _Counts:
@@ -542,7 +572,7 @@ def column_drift(column: str, reference: Any, current: Any, kind: str, *,
         method = default_method(kind, n_ref, distinct)
     spec = METHODS[method]
     limit = spec.default_threshold if threshold is None else float(threshold)
-    score = _score(method, kind, rs, cs, counts)
+    score = _score(method, kind, rs, cs, counts, merged)
     if math.isnan(score):
         return ColumnDrift(column=column, kind=kind, method=method,
                            stattest_name=spec.display_name, score=None, threshold=limit,
@@ -554,13 +584,13 @@ def column_drift(column: str, reference: Any, current: Any, kind: str, *,
 
 
 def _score(method: str, kind: str, rs: np.ndarray | None, cs: np.ndarray | None,
-           counts: Callable[[], _Counts]) -> float:
+           counts: Callable[[], _Counts], merged: np.ndarray | None = None) -> float:
     if method == "ks":
         assert rs is not None and cs is not None
         return ks(rs, cs)
     if method == "wasserstein":
         assert rs is not None and cs is not None
-        return wasserstein(rs, cs)
+        return wasserstein(rs, cs, merged)
     if method == "chisquare":
         return chisquare(counts())
     if method == "z":
