@@ -288,7 +288,8 @@ class MonitorResult:
         return {"model": self.model, "drift_found": self.drift_found,
                 "reference_source": self.reference_source,
                 "production_version": self.production_version,
-                "issue_title": self.issue_title, "drift": self.drift.to_dict()}
+                "issue_title": self.issue_title, "issue_body": self.issue_body,
+                "drift": self.drift.to_dict()}
 
 
 def production_reference(config: ProjectConfig, spec: ModelSpec) -> tuple[Any, str | None] | None:

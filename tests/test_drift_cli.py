@@ -336,6 +336,8 @@ def test_monitor_exit_codes_tell_drift_from_none(project, gml) -> None:
     result = r.json()["result"]
     assert result["drift_found"] is True and result["reference_source"] == "option"
     assert result["issue_title"] == "Data drift in wine: 4 of 6 columns drifted"
+    assert result["issue_body"].startswith("**Dataset drift: yes**")
+    assert "| `alcohol` | numerical | ks |" in result["issue_body"]
     assert json.loads(out.read_text())["dataset_drift"] is True
 
 
