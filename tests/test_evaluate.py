@@ -282,11 +282,16 @@ def _resample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("presorted", [False, True])
-def test_bootstrap_binary_metrics_equal_sklearn_on_a_resample(presorted: bool) -> None:
+@pytest.mark.parametrize("ties", ["many", "few", "none"])
+def test_bootstrap_binary_metrics_equal_sklearn_on_a_resample(presorted: bool, ties: str) -> None:
     rng = np.random.default_rng(1)
     n = 1500
     y = rng.integers(0, 2, n)
-    score = np.round(np.clip(y * 0.3 + rng.random(n) * 0.8, 0, 1), 2)  # many ties
+    score = np.clip(y * 0.3 + rng.random(n) * 0.8, 0, 1)  # "few": ties at 0 and 1 only
+    if ties == "many":
+        score = np.round(score, 2)
+    elif ties == "none":
+        score = (y * 0.3 + rng.random(n) * 0.8) / 1.1
     if presorted:
         order = np.argsort(score, kind="stable")
         y, score = y[order], score[order]
