@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import artifacts, fairness
-from .bootstrap import Predictions, paired_bootstrap
+from .bootstrap import MULTINOMIAL_MAX_DRAWS, Predictions, paired_bootstrap
 from .champion import Champion, ChampionProvider, ExplicitChampion, default_provider
 from .errors import DataCheckError, TrainingError
 from .spec import (
@@ -315,6 +315,7 @@ class EvaluationResult:
     out_file: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     listed_metrics: tuple[str, ...] = ()
+    bootstrap: dict[str, Any] | None = None
 
     @property
     def gates_passed(self) -> bool:
@@ -332,6 +333,7 @@ class EvaluationResult:
             "metrics": self.metrics,
             "listed_metrics": list(self.listed_metrics),
             "champion": champ,
+            "bootstrap": self.bootstrap,
             "deltas": {k: {"delta": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high,
                            "n_boot": d.n_boot} for k, d in self.deltas.items()},
             "gates": [g.__dict__ for g in self.gates],
@@ -454,6 +456,7 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
 
     champ_metrics: dict[str, float] | None = None
     deltas: dict[str, Delta] = {}
+    boot_info: dict[str, Any] | None = None
     if champ is not None and champ_model is not None:
         missing = [c for c in champ_features if c not in test.columns]
         if missing:
@@ -471,6 +474,10 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
         else:
             champ_metrics, _ = regression_metrics(y, cs)
         n_boot = spec.evaluation.bootstrap if bootstrap is None else bootstrap
+        boot_info = {"n_boot": n_boot, "seed": spec.evaluation.seed,
+                     "confidence": spec.evaluation.confidence,
+                     "method": "multinomial" if len(y) * n_boot <= MULTINOMIAL_MAX_DRAWS
+                     else "poisson"}
         names = tuple(n for n in spec.effective_metrics
                       if not math.isnan(champ_metrics.get(n, math.nan)))
         classes = cand.classes
@@ -509,7 +516,7 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
         deltas=deltas, gates=tuple(gates), confusion_matrix=confusion_matrix,
         per_class=per_class, fairness=fair, test_rows=len(test), train=trained,
         notes=tuple(notes), timings={"evaluate_s": round(eval_s, 4)},
-        listed_metrics=tuple(spec.effective_metrics))
+        listed_metrics=tuple(spec.effective_metrics), bootstrap=boot_info)
     payload = (json.dumps(_jsonable(result.to_dict()), indent=2) + "\n").encode()
     location = store.write_run_file(trained.run_key, EVALUATION_FILE, payload)
     out_file = None

@@ -139,8 +139,12 @@ def _check_frame(spec: ModelSpec, frame: pd.DataFrame, where: str, role: str,
         s = frame[col]
         # Categories as Python strings (numbers too) with NaN for missing: one dtype for all
         # encoders, whatever pandas inferred from the file.
-        cats[col] = s.astype(object).where(s.notna(), other=float("nan")).map(
-            lambda v: v if isinstance(v, str) or v != v else str(v))
+        if (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string") or (
+                s.dtype != object and pd.api.types.is_string_dtype(s)):
+            continue  # already strings (with NaN for missing)
+        if pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()):
+            s = s.astype("Int64")  # 3.0 (an integer column with gaps) is the category "3"
+        cats[col] = s.astype(str).astype(object).where(s.notna(), other=float("nan"))
     if cats:
         frame = frame.assign(**cats)
     return frame

@@ -1,0 +1,204 @@
+"""Train + evaluate through gitops-ml against a bare script doing the same work; the run cache;
+the paired bootstrap.
+
+    python benchmarks/bench_train.py            # 1M rows x 25 columns
+    python benchmarks/bench_train.py --quick    # 200k rows x 25 columns
+
+1. ``gitops-ml train`` + ``gitops-ml evaluate`` (two whole processes, as in CI; a fresh store)
+   against one bare Python process that reads the same Parquet file, splits it the same way,
+   fits the same HistGradientBoosting pipeline and computes the same metrics. Budget: ≤ 1.15.
+2. ``gitops-ml train`` again (run cache hit) against the first ``gitops-ml train``: ≤ 3 %.
+3. The paired bootstrap, 1,000 resamples of 200k test rows (accuracy, f1, roc_auc, two models),
+   in-process, against a plain loop over sklearn's metric functions (measured on 20 resamples
+   and scaled to 1,000). Budget: ≤ 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BIN, PYTHON, WORK, quiet_env, wall
+
+N_NUMERIC = 20
+N_CATEGORICAL = 4
+SPEC = """name: bench
+task: classification
+data:
+  train: data/train.parquet
+  split: {{test_size: 0.2, seed: 42, stratify: true}}
+target: y
+features:
+  numeric: [{numeric}]
+  categorical: [{categorical}]
+estimator:
+  class: sklearn.ensemble.HistGradientBoostingClassifier
+  params: {{max_iter: 100}}
+metrics: [roc_auc, f1, accuracy]
+gates:
+  - {{metric: roc_auc, min: 0.6}}
+"""
+
+BARE = r'''
+import sys, time
+import numpy as np, pandas as pd
+from sklearn import metrics as m
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+numeric = [f"x{i}" for i in range(%(n_num)d)]
+categorical = [f"c{i}" for i in range(%(n_cat)d)]
+frame = pd.read_parquet(sys.argv[1], engine="pyarrow")
+train, test = train_test_split(frame, test_size=0.2, random_state=42, stratify=frame["y"])
+pre = ColumnTransformer([("num", "passthrough", numeric),
+                         ("cat", OrdinalEncoder(handle_unknown="use_encoded_value",
+                                                unknown_value=np.nan,
+                                                encoded_missing_value=np.nan), categorical)])
+model = HistGradientBoostingClassifier(max_iter=100, random_state=42,
+    categorical_features=list(range(len(numeric), len(numeric) + len(categorical))))
+pipe = Pipeline([("preprocess", pre), ("model", model)]).fit(train[numeric + categorical],
+                                                            train["y"])
+X, y = test[numeric + categorical], test["y"].to_numpy()
+pred = pipe.predict(X)
+proba = pipe.predict_proba(X)
+out = {"accuracy": m.accuracy_score(y, pred), "f1": m.f1_score(y, pred),
+       "precision": m.precision_score(y, pred), "recall": m.recall_score(y, pred),
+       "balanced_accuracy": m.balanced_accuracy_score(y, pred),
+       "roc_auc": m.roc_auc_score(y, proba[:, 1]), "log_loss": m.log_loss(y, proba),
+       "average_precision": m.average_precision_score(y, proba[:, 1]),
+       "brier": m.brier_score_loss(y, proba[:, 1]),
+       "confusion": m.confusion_matrix(y, pred).tolist()}
+print(out["roc_auc"])
+'''
+
+
+def make_data(rows: int) -> Path:
+    """A Parquet file of ``rows`` x 25 columns (20 numeric, 4 categorical, a binary target)."""
+    import numpy as np
+    import pandas as pd
+
+    repo = WORK / "train" / f"repo-{rows}"
+    path = repo / "data" / "train.parquet"
+    if path.is_file():
+        return repo
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    cols = {f"x{i}": rng.normal(size=rows).astype(np.float64) for i in range(N_NUMERIC)}
+    for i in range(N_CATEGORICAL):
+        cols[f"c{i}"] = rng.choice([f"k{j}" for j in range(5 + 3 * i)], rows)
+    logit = sum(cols[f"x{i}"] * (0.5 / (1 + i)) for i in range(N_NUMERIC))
+    logit = logit + (cols["c0"] == "k1") * 0.8 - (cols["c1"] == "k2") * 0.5
+    cols["y"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    frame = pd.DataFrame(cols)
+    x0 = frame["x0"].to_numpy()
+    x0[rng.random(rows) < 0.02] = np.nan  # some missing values
+    frame["x0"] = x0
+    frame.to_parquet(path, engine="pyarrow", index=False)
+    numeric = ", ".join(f"x{i}" for i in range(N_NUMERIC))
+    categorical = ", ".join(f"c{i}" for i in range(N_CATEGORICAL))
+    (repo / "models/bench").mkdir(parents=True, exist_ok=True)
+    (repo / "models/bench/model.yaml").write_text(SPEC.format(numeric=numeric,
+                                                              categorical=categorical))
+    (repo / "gitops-ml.yaml").write_text("models: models/*/model.yaml\n")
+    (repo / ".gitignore").write_text(".gitops-ml/\n")
+    env = quiet_env(GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b",
+                    GIT_COMMITTER_EMAIL="b@b")
+    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                ["git", "commit", "-q", "-m", "bench"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env)
+    return repo
+
+
+def _clear_store(repo: Path) -> None:
+    import shutil
+
+    shutil.rmtree(repo / ".gitops-ml" / "store", ignore_errors=True)
+
+
+def bench_pipeline(rows: int) -> list[dict]:
+    repo = make_data(rows)
+    env = quiet_env()
+    gml = str(BIN / "gitops-ml")
+    bare = BARE % {"n_num": N_NUMERIC, "n_cat": N_CATEGORICAL}
+    wall(["cat", str(repo / "data/train.parquet")])  # warm the page cache
+    _clear_store(repo)
+    anchor = wall([PYTHON, "-c", bare, "data/train.parquet"], cwd=repo, env=env)
+    t_train = wall([gml, "train", "bench"], cwd=repo, env=env)
+    t_eval = wall([gml, "evaluate", "bench"], cwd=repo, env=env)
+    ours = t_train + t_eval
+    hits = [wall([gml, "train", "bench"], cwd=repo, env=env) for _ in range(3)]
+    hit = sorted(hits)[1]
+    label = f"{rows // 1000:,}k rows x 25 cols" if rows < 1_000_000 else \
+        f"{rows / 1e6:g}M rows x 25 cols"
+    return [
+        {"figure": f"train + evaluate, HistGradientBoosting, {label} (CLI, 2 processes) vs "
+                   "bare script", "ours": ours, "anchor": anchor, "ratio": ours / anchor,
+         "budget": "≤ 1.15", "ok": ours / anchor <= 1.15, "unit": "s"},
+        {"figure": f"train re-run, run cache hit, {label} vs first train",
+         "ours": hit, "anchor": t_train, "ratio": hit / t_train, "budget": "≤ 0.03",
+         "ok": hit / t_train <= 0.03, "unit": "s"},
+    ]
+
+
+def bench_bootstrap(n: int = 200_000, n_boot: int = 1000) -> list[dict]:
+    import numpy as np
+    from sklearn import metrics as m
+
+    from gitops_ml.bootstrap import Predictions, paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, n)
+    s1 = 1 / (1 + np.exp(-(y * 1.2 + rng.normal(0, 1, n))))
+    s2 = np.clip(s1 + rng.normal(0, 0.05, n), 0.001, 0.999)
+    a = Predictions((s1 > 0.5).astype(int), np.c_[1 - s1, s1])
+    b = Predictions((s2 > 0.5).astype(int), np.c_[1 - s2, s2])
+    names = ("accuracy", "f1", "roc_auc")
+    started = time.perf_counter()
+    paired_bootstrap("classification", y, a, b, names, n_boot=n_boot, seed=0)
+    ours = time.perf_counter() - started
+    loops = 20
+    started = time.perf_counter()
+    for _ in range(loops):
+        idx = rng.integers(0, n, n)
+        yt = y[idx]
+        for s in (s1, s2):
+            m.accuracy_score(yt, s[idx] > 0.5)
+            m.f1_score(yt, s[idx] > 0.5)
+            m.roc_auc_score(yt, s[idx])
+    anchor = (time.perf_counter() - started) * n_boot / loops
+    return [{"figure": f"paired bootstrap, {n_boot:,} resamples x {n // 1000}k rows, "
+                       "accuracy+f1+roc_auc, 2 models (anchor: sklearn loop, 20 resamples "
+                       "scaled)", "ours": ours, "anchor": anchor, "ratio": ours / anchor,
+             "budget": "≤ 2 s", "ok": ours <= 2.0, "unit": "s"}]
+
+
+def main(quick: bool = False) -> list[dict]:
+    rows = 200_000 if quick else 1_000_000
+    return bench_pipeline(rows) + bench_bootstrap()
+
+
+def _print(rows: list[dict]) -> None:
+    print("| figure | ours | anchor | ratio | budget | ok |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['figure']} | {r['ours']:.3f} {r['unit']} | {r['anchor']:.3f} {r['unit']} "
+              f"| {r['ratio']:.3f} | {r['budget']} | {'yes' if r['ok'] else 'no'} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = main(quick=args.quick)
+    print(json.dumps(result) if args.json else "", end="")
+    _print(result)
