@@ -161,7 +161,7 @@ def use_prepared_venv(workflow: Path, extra: dict[str, str] | None = None) -> No
     workflow.write_text(text)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from gitops_ml.scaffold import init
 
@@ -230,15 +230,14 @@ def pr_payload(world: World, action: str = "synchronize", merged: bool = False) 
                            "owner": {"login": "acme"}}}
 
 
-@pytest.fixture(scope="module")
-def pr_run(world: World) -> dict[str, Any]:
+def run_pull_request(world: World) -> dict[str, Any]:
     with SummaryCapture(world.tmp / "actcache") as summary:
         proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml",
                          name="pull_request", summary=summary)
     return {"proc": proc, "summary": summary.text, "log": world.logs["pull_request"]}
 
 
-def test_pull_request_workflow_reports_and_uploads(world: World, pr_run: dict[str, Any]) -> None:
+def check_pull_request_workflow_reports_and_uploads(world: World, pr_run: dict[str, Any]) -> None:
     log = pr_run["log"]
     assert pr_run["proc"].returncode == 0, log[-6000:]
     assert "Job succeeded" in log
@@ -259,7 +258,7 @@ def test_pull_request_workflow_reports_and_uploads(world: World, pr_run: dict[st
     assert "[ml/gitops-ml pull request/breast-cancer]" in log
 
 
-def test_attacks_in_the_pull_request_run_no_command(world: World,
+def check_attacks_in_the_pull_request_run_no_command(world: World,
                                                     pr_run: dict[str, Any]) -> None:
     """The branch name and the title carry command substitutions and `${{ }}`: nothing ran
     them, and the title reaches the report as inert text."""
@@ -277,7 +276,7 @@ def test_attacks_in_the_pull_request_run_no_command(world: World,
     assert TOKEN not in summary and TOKEN not in pr_run["log"]
 
 
-def test_comment_workflow_posts_the_sticky_comment(world: World, pr_run: dict[str, Any]) -> None:
+def check_comment_workflow_posts_the_sticky_comment(world: World, pr_run: dict[str, Any]) -> None:
     assert pr_run["proc"].returncode == 0
     head = git(world.consumer, "rev-parse", EVIL_BRANCH)
     payload = {"action": "completed",
@@ -307,7 +306,7 @@ def test_comment_workflow_posts_the_sticky_comment(world: World, pr_run: dict[st
     assert (checkouts.read_text() if checkouts.exists() else "") == before
 
 
-def test_promote_workflow_tags_the_exact_artifact(world: World, pr_run: dict[str, Any]) -> None:
+def check_promote_workflow_tags_the_exact_artifact(world: World, pr_run: dict[str, Any]) -> None:
     assert pr_run["proc"].returncode == 0
     run_json = next((world.artifacts / "gitops-ml-run-breast-cancer").rglob("run.json"))
     record = json.loads(run_json.read_text())
@@ -330,3 +329,13 @@ def test_promote_workflow_tags_the_exact_artifact(world: World, pr_run: dict[str
     message = git(world.origin, "tag", "-l", "--format=%(contents)", version_tag)
     assert record["artifact"]["sha256"] in message
     assert record["run_key"] in message
+
+
+def test_lifecycle_through_the_reusable_workflows(world: World) -> None:
+    """One test, in order: each phase needs the artifacts of the one before (and pytest-xdist
+    must not split them over workers)."""
+    pr_run = run_pull_request(world)
+    check_pull_request_workflow_reports_and_uploads(world, pr_run)
+    check_attacks_in_the_pull_request_run_no_command(world, pr_run)
+    check_comment_workflow_posts_the_sticky_comment(world, pr_run)
+    check_promote_workflow_tags_the_exact_artifact(world, pr_run)
