@@ -99,7 +99,7 @@ def make_data(rows: int) -> Path:
     logit = logit + (cols["c0"] == "k1") * 0.8 - (cols["c1"] == "k2") * 0.5
     cols["y"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
     frame = pd.DataFrame(cols)
-    x0 = frame["x0"].to_numpy()
+    x0 = frame["x0"].to_numpy().copy()
     x0[rng.random(rows) < 0.02] = np.nan  # some missing values
     frame["x0"] = x0
     frame.to_parquet(path, engine="pyarrow", index=False)

@@ -53,7 +53,8 @@ class Prepared:
 
     spec: ModelSpec
     pointers: dict[str, DataPointer]
-    local: dict[str, LocalData]
+    data_sha256: dict[str, str]
+    local: dict[str, LocalData]  # data materialised so far (see :func:`materialize`)
     versions: dict[str, str]
     extra: dict[str, str]
     run_key: str
@@ -79,16 +80,35 @@ def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
     pointers = data.spec_pointers(config, spec)
     if "train" not in pointers:
         raise ConfigError("the spec has no training data", location=_spec_loc(spec))
-    local = {role: data.materialize(config, pointers[role])
-             for role in runs.KEYED_ROLES if role in pointers}
+    # A pointer that names its sha256 needs no download for the key: a cache hit on remote
+    # data reads nothing. Plain files are hashed (remembered by stat in the data cache).
+    local: dict[str, LocalData] = {}
+    shas: dict[str, str] = {}
+    for role in runs.KEYED_ROLES:
+        if role not in pointers:
+            continue
+        known = pointers[role].sha256
+        if known is None:
+            local[role] = data.materialize(config, pointers[role])
+            known = local[role].sha256
+        shas[role] = known
     extra: dict[str, str] = {}
     if spec.estimator.factory is not None:
         path, _ = _factory_file(config, spec)
         extra["factory_sha256"] = sha256_file(path)
     versions = runs.library_versions()
-    key = runs.compute_run_key(spec.canonical_hash(),
-                               {role: ld.sha256 for role, ld in local.items()}, versions, extra)
-    return Prepared(spec, pointers, local, versions, extra, key)
+    key = runs.compute_run_key(spec.canonical_hash(), shas, versions, extra)
+    return Prepared(spec, pointers, shas, local, versions, extra, key)
+
+
+def materialize(config: ProjectConfig, prep: Prepared) -> dict[str, LocalData]:
+    """Verified local copies of the keyed data (fetched and checked when not done yet)."""
+    from . import data
+
+    for role in prep.data_sha256:
+        if role not in prep.local:
+            prep.local[role] = data.materialize(config, prep.pointers[role])
+    return prep.local
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -159,7 +179,7 @@ def read_datasets(config: ProjectConfig, prep: Prepared,
     wanted = list(dict.fromkeys((*spec.features.model_inputs, spec.target,
                                  *spec.features.sensitive, *extra_columns)))
     frames: dict[str, pd.DataFrame] = {}
-    for role, ld in prep.local.items():
+    for role, ld in materialize(config, prep).items():
         pointer = prep.pointers[role]
         header = data.read_header(ld.path, ld.format)
         loc = pointer.location
@@ -482,8 +502,8 @@ def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force
     total = time.perf_counter() - start
     data_info = {}
     for role, pointer in prep.pointers.items():
-        ld = prep.local.get(role)
-        data_info[role] = {"uri": pointer.uri, "sha256": ld.sha256 if ld else pointer.sha256,
+        data_info[role] = {"uri": pointer.uri,
+                           "sha256": prep.data_sha256.get(role, pointer.sha256),
                            "rows": datasets.rows.get(role)}
     record = runs.RunRecord(
         run_key=prep.run_key, model=spec.name, spec_file=spec.file,

@@ -332,3 +332,21 @@ def test_train_cli_text_and_json(bc_repo: Path, gml) -> None:
     assert env["result"]["run"]["run_key"] == env["result"]["run_key"]
     r = gml("-C", str(bc_repo), "train", "bc", "-o", "text")
     assert "reused run" in r.stdout
+
+
+def test_cache_hit_reads_no_data_behind_a_pointer(make_repo) -> None:
+    import hashlib
+
+    frame = breast_cancer()
+    csv = frame.to_csv(index=False)
+    sha = hashlib.sha256(csv.encode()).hexdigest()
+    pointer = f"uri: data/bc.csv\nsha256: {sha}\nsize: {len(csv.encode())}\nformat: csv\n"
+    repo = write_repo(make_repo, {"data/bc.csv": frame},
+                      {"bc": spec_text("bc", train="data/bc.ptr.yaml", numeric=BC_FEATURES,
+                                       params={"max_iter": 2000})},
+                      extra={"data/bc.ptr.yaml": pointer})
+    first = train(repo, "bc")
+    assert first.record.data["train"]["sha256"] == sha
+    (repo / "data/bc.csv").unlink()  # the data is gone (not pulled on this machine)
+    again = train(repo, "bc")
+    assert again.reused and again.run_key == first.run_key
