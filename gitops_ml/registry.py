@@ -455,8 +455,20 @@ class RegistryList:
     models: tuple[ModelSummary, ...]
 
 
-def list_models(repo: str | Path) -> RegistryList:
-    """``registry list``: every model with its latest version and stages."""
+def list_models(repo: str | Path, *, cache: bool = True) -> RegistryList:
+    """``registry list``: every model with its latest version and stages.
+
+    The answer is cached in the Git directory under a fingerprint of every tag ref (name and
+    object id: tag objects are immutable, so the same fingerprint means the same tags). Any
+    new, moved or deleted tag changes it and the state is read again. ``cache=False`` or
+    ``GITOPS_ML_REGISTRY_CACHE=0`` skips the cache.
+    """
+    use_cache = cache and os.environ.get("GITOPS_ML_REGISTRY_CACHE", "1") != "0"
+    fingerprint, cache_file = _list_cache_key(repo) if use_cache else ("", None)
+    if cache_file is not None:
+        hit = _read_list_cache(cache_file, fingerprint)
+        if hit is not None:
+            return hit
     state = read_state(repo, messages=False)
     out = []
     for m in state.models:
@@ -465,7 +477,59 @@ def list_models(repo: str | Path) -> RegistryList:
                                 stages={s.stage: s.version for s in m.stages},
                                 versions=sum(1 for v in m.versions if v.registered and v.active),
                                 deprecated=m.deprecated))
-    return RegistryList(models=tuple(out))
+    result = RegistryList(models=tuple(out))
+    if cache_file is not None:
+        _write_list_cache(cache_file, fingerprint, result)
+    return result
+
+
+_CACHE_RULES = 1  # bump when the state rules change: old cache entries stop matching
+
+
+def _list_cache_key(repo: str | Path) -> tuple[str, Path | None]:
+    import hashlib
+
+    proc = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/tags",
+                   check=False)
+    if proc.returncode != 0:
+        if "not a git repository" in proc.stderr:
+            raise RegistryError(f"{Path(repo).absolute()} is not in a Git repository",
+                                hint="run inside the repository, or pass -C DIR")
+        return "", None
+    common = run_git(repo, "rev-parse", "--git-common-dir", check=False)
+    if common.returncode != 0:
+        return "", None
+    git_dir = Path(common.stdout.strip())
+    if not git_dir.is_absolute():
+        git_dir = Path(repo) / git_dir
+    digest = hashlib.sha256(proc.stdout.encode()).hexdigest()
+    return f"{_CACHE_RULES}:{digest}", git_dir / "gitops-ml" / "registry-list.json"
+
+
+def _read_list_cache(path: Path, fingerprint: str) -> RegistryList | None:
+    try:
+        data = json.loads(path.read_text())
+        if data.get("fingerprint") != fingerprint:
+            return None
+        return RegistryList(models=tuple(ModelSummary(**m) for m in data["models"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _write_list_cache(path: Path, fingerprint: str, result: RegistryList) -> None:
+    import tempfile
+
+    payload = json.dumps({"fingerprint": fingerprint, "models": [
+        {"name": m.name, "latest": m.latest, "stages": m.stages, "versions": m.versions,
+         "deprecated": m.deprecated} for m in result.models]})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".registry-list.", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only clone still answers, just without the cache
 
 
 @dataclass(frozen=True)

@@ -392,3 +392,22 @@ def test_gto_show_reads_a_gitops_ml_registry(repo: Path):
         assert {s: v for s, v in theirs[m.name]["stage"].items() if v} == m.stages
     assert theirs["churn"] == {"version": "v0.2.0", "registered": True, "active": True,
                                "stage": {"production": "v0.1.0", "staging": None}}
+
+
+def test_list_cache_follows_every_tag_change(repo: Path):
+    head = git(repo, "rev-parse", "HEAD")
+    reg.register(repo, "churn", head, manifest("1" * 64), stage="production")
+    first = reg.list_models(repo)
+    cache = repo / ".git" / "gitops-ml" / "registry-list.json"
+    assert cache.is_file() and first == reg.list_models(repo, cache=False)
+    # a new version, a rollback and a deleted tag each change the answer
+    reg.register(repo, "churn", commit(repo), manifest("2" * 64), stage="production")
+    assert reg.list_models(repo).models[0].stages == {"production": "v0.2.0"}
+    reg.rollback(repo, "churn", "v0.1.0")
+    assert reg.list_models(repo).models[0].stages == {"production": "v0.1.0"}
+    git(repo, "tag", "-d", "churn#production#3")
+    assert reg.list_models(repo).models[0].stages == {"production": "v0.2.0"}
+    # a damaged cache is ignored and rewritten
+    cache.write_text("{not json")
+    assert reg.list_models(repo) == reg.list_models(repo, cache=False)
+    assert json.loads(cache.read_text())["models"][0]["latest"] == "v0.2.0"
