@@ -124,28 +124,35 @@ def _clear_store(repo: Path) -> None:
     shutil.rmtree(repo / ".gitops-ml" / "store", ignore_errors=True)
 
 
-def bench_pipeline(rows: int) -> list[dict]:
+def bench_pipeline(rows: int, repeat: int) -> list[dict]:
+    import statistics
+
     repo = make_data(rows)
     env = quiet_env()
     gml = str(BIN / "gitops-ml")
     bare = BARE % {"n_num": N_NUMERIC, "n_cat": N_CATEGORICAL}
     wall(["cat", str(repo / "data/train.parquet")])  # warm the page cache
-    _clear_store(repo)
-    anchor = wall([PYTHON, "-c", bare, "data/train.parquet"], cwd=repo, env=env)
-    t_train = wall([gml, "train", "bench"], cwd=repo, env=env)
-    t_eval = wall([gml, "evaluate", "bench"], cwd=repo, env=env)
-    ours = t_train + t_eval
-    hits = [wall([gml, "train", "bench"], cwd=repo, env=env) for _ in range(3)]
-    hit = sorted(hits)[1]
+    anchors, ours, trains, hits = [], [], [], []
+    for _ in range(repeat):  # interleaved, so load from other work hits both alike
+        anchors.append(wall([PYTHON, "-c", bare, "data/train.parquet"], cwd=repo, env=env))
+        _clear_store(repo)
+        t_train = wall([gml, "train", "bench"], cwd=repo, env=env)
+        t_eval = wall([gml, "evaluate", "bench"], cwd=repo, env=env)
+        trains.append(t_train)
+        ours.append(t_train + t_eval)
+        hits.append(wall([gml, "train", "bench"], cwd=repo, env=env))
+    anchor, mine = statistics.median(anchors), statistics.median(ours)
+    hit, first = statistics.median(hits), statistics.median(trains)
     label = f"{rows // 1000:,}k rows x 25 cols" if rows < 1_000_000 else \
         f"{rows / 1e6:g}M rows x 25 cols"
     return [
         {"figure": f"train + evaluate, HistGradientBoosting, {label} (CLI, 2 processes) vs "
-                   "bare script", "ours": ours, "anchor": anchor, "ratio": ours / anchor,
-         "budget": "≤ 1.15", "ok": ours / anchor <= 1.15, "unit": "s"},
-        {"figure": f"train re-run, run cache hit, {label} vs first train",
-         "ours": hit, "anchor": t_train, "ratio": hit / t_train, "budget": "≤ 0.03",
-         "ok": hit / t_train <= 0.03, "unit": "s"},
+                   f"bare script (median of {repeat}, interleaved)", "ours": mine,
+         "anchor": anchor, "ratio": mine / anchor, "budget": "≤ 1.15",
+         "ok": mine / anchor <= 1.15, "unit": "s"},
+        {"figure": f"train re-run, run cache hit, {label} vs first train (median of {repeat})",
+         "ours": hit, "anchor": first, "ratio": hit / first, "budget": "≤ 0.03",
+         "ok": hit / first <= 0.03, "unit": "s"},
     ]
 
 
@@ -183,7 +190,7 @@ def bench_bootstrap(n: int = 200_000, n_boot: int = 1000) -> list[dict]:
 
 def main(quick: bool = False) -> list[dict]:
     rows = 200_000 if quick else 1_000_000
-    return bench_pipeline(rows) + bench_bootstrap()
+    return bench_pipeline(rows, repeat=3 if quick else 2) + bench_bootstrap()
 
 
 def _print(rows: list[dict]) -> None:
