@@ -81,6 +81,7 @@ class _Ranking:
         s = score if self.order is None else score[self.order]
         pos = positive if self.order is None else positive[self.order]
         self.pos = pos.astype(np.float32)
+        self.neg = 1.0 - self.pos
         self.ties = _group_ends(s)
         # (tied rows, index in [0] + Cn of the weight before their group, of its end) when
         # few rows are tied; None when there are no ties or the groups are fewer than them
@@ -103,9 +104,10 @@ class _Ranking:
         # Counts are small integers: gather them as bytes (a row of 200k rows then fits in
         # the CPU cache), then widen.
         if W.shape[1] and float(W.max()) < 256:
-            out: np.ndarray = W.astype(np.uint8)[:, self.order].astype(W.dtype)
+            out: np.ndarray = np.take(W.astype(np.uint8), self.order, axis=1).astype(W.dtype)
             return out
-        return W[:, self.order]
+        taken: np.ndarray = np.take(W, self.order, axis=1)
+        return taken
 
     def auc(self, W: np.ndarray, total: np.ndarray) -> np.ndarray:
         """Weighted Mann-Whitney AUC per resample; ``total`` is each resample's weight."""
@@ -122,9 +124,9 @@ class _Ranking:
             num = np.einsum("ij,ij->i", posG, Cn_end - 0.5 * negG)
             neg_total = Cn_end[:, -1]
         else:
-            negW = np.subtract(Wp, posW, out=Wp if Wp is not W else None)
             # exact: integer counts below 2**24 (float32) or 2**53
-            Cn = np.cumsum(negW, axis=1, out=negW)
+            Cn = np.multiply(Wp, self.neg, out=Wp if Wp is not W else None)
+            np.cumsum(Cn, axis=1, out=Cn)
             # a positive row's own negative weight is 0: Cn is the weight strictly below it
             num = np.einsum("ij,ij->i", posW, Cn, dtype=np.float64)
             neg_total = Cn[:, -1].astype(np.float64)
