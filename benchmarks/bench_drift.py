@@ -216,7 +216,8 @@ def compare(rows: int, budget_ratio: float, label: str) -> list[dict]:
          "budget": "≤ 1.5× footprint" if big_enough else "", "unit": "MiB",
          "ok": rss_ratio <= 1.5 if big_enough else None},
         {"figure": f"drift {label} rows, DataFrames in memory: our working set (peak − RSS "
-                   f"before the call; imports {_mb(ours['rss_before'] - 0):.0f} MiB RSS before)",
+                   f"before the call, which was {_mb(ours['rss_before']):.0f} MiB: imports, "
+                   f"data, reader residue)",
          "ours": _mb(ours["peak_rss"] - ours["rss_before"]), "anchor": _mb(footprint),
          "ratio": working, "budget": "", "ok": None, "unit": "MiB"},
         {"figure": f"drift {label} rows, column by column from Parquet: whole-process peak "
