@@ -27,7 +27,7 @@ SAMPLE_SEED = 0
 
 @dataclass(frozen=True)
 class HtmlReport:
-    path: str
+    path: str | None
     sampled_rows: int | None
     warnings: tuple[str, ...] = ()
 
@@ -93,7 +93,7 @@ def render_html(reference: pd.DataFrame, current: pd.DataFrame, result: DriftRes
     except OSError as exc:
         raise GitopsMLError(f"cannot write the drift report {path}: {exc}") from exc
     except Exception as exc:  # Evidently's own failures: the verdicts stand without it
-        return HtmlReport(path="", sampled_rows=None,
+        return HtmlReport(path=None, sampled_rows=None,
                           warnings=(*notes, f"the Evidently HTML report failed: "
                                     f"{type(exc).__name__}: {exc}"))
     if sampled is not None:
