@@ -293,13 +293,22 @@ class MonitorResult:
 
 
 def production_reference(config: ProjectConfig, spec: ModelSpec) -> tuple[Any, str | None] | None:
-    """The reference data pointer of the model's production version, from the registry when it
-    offers ``production_reference(config, spec)``; None when it does not (yet)."""
-    try:
-        from . import registry
-    except ImportError:
-        return None
-    finder = getattr(registry, "production_reference", None)
+    """The data the production version was trained on, as a data ref (an inline pointer with
+    its sha256, so the bytes are verified) and the version; None when no version holds the
+    stage. Asks the registry (``production_reference(config, spec)`` in
+    ``gitops_ml.registry_champion`` or ``gitops_ml.registry``) lazily."""
+    import importlib
+
+    from .spec import InlinePointer
+
+    finder = None
+    for name in ("gitops_ml.registry_champion", "gitops_ml.registry"):
+        try:
+            finder = getattr(importlib.import_module(name), "production_reference", None)
+        except ImportError:
+            continue
+        if finder is not None:
+            break
     if finder is None:
         return None
     found = finder(config, spec)
@@ -307,7 +316,11 @@ def production_reference(config: ProjectConfig, spec: ModelSpec) -> tuple[Any, s
         return None
     if isinstance(found, tuple):
         return found[0], found[1] if len(found) > 1 else None
-    return found, None
+    ref = getattr(found, "reference", None)
+    if isinstance(ref, dict) and ref.get("uri"):
+        pointer = InlinePointer(uri=str(ref["uri"]), sha256=ref.get("sha256"))
+        return pointer, getattr(found, "version", None)
+    return found, getattr(found, "version", None)
 
 
 def monitor(config: ProjectConfig, spec: ModelSpec, *, current: Any, reference: Any = None,

@@ -401,3 +401,31 @@ def test_drift_json_is_stored_beside_the_trained_run(project, gml) -> None:
     stored = json.loads(store.read_run_file(run.run_key, "drift.json"))
     assert stored["model"] == "wine" and stored["reference"]["uri"] == "data/train.csv"
     assert [c["column"] for c in stored["columns"]] == [*FEATURES, "grade"]
+
+
+@pytest.mark.slow
+def test_monitor_takes_the_reference_of_the_production_version(project, gml) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+
+    for args in (("train", "wine"), ("evaluate", "wine"), ("promote", "wine")):
+        r = gml(*args, cwd=project)
+        assert r.exit_code == 0, (args, r.output)
+    # the training data changes after the promotion: the reference must still be the old one
+    (project / "data/train.csv").write_text(current(project).to_csv(index=False))
+    git("commit", "-qam", "new training data")
+    cur = current(project)
+    cur["alcohol"] += 2
+    ref = write(project, "live.csv", cur)
+    r = gml("monitor", "wine", "--current", ref, "-o", "json", cwd=project)
+    assert r.exit_code == ExitCode.DATA, r.output  # the old bytes are gone from the repo...
+    assert r.json()["error"]["code"] == "hash_mismatch", r.output
+    git("checkout", "-q", "HEAD~1", "--", "data/train.csv")  # ...until restored
+    r = gml("monitor", "wine", "--current", ref, "-o", "json", cwd=project)
+    result = r.json()["result"]
+    assert result["reference_source"] == "registry"
+    assert result["production_version"] == "v0.1.0"
+    assert result["drift"]["reference"]["uri"] == "data/train.csv"
+    assert result["drift"]["reference"]["rows"] == 120
+    alcohol = result["drift"]["columns"][0]
+    assert alcohol["column"] == "alcohol" and alcohol["drifted"] is True
