@@ -134,6 +134,17 @@ def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
     return False
 
 
+def _run_complete(store: Store, run_key: str) -> bool:
+    """The run record and its artifact blob are both in the store."""
+    if not store.has_run(run_key):
+        return False
+    try:
+        sha = json.loads(store.read_run_file(run_key, "run.json"))["artifact"]["sha256"]
+        return bool(store.has(sha))
+    except (ValueError, KeyError, TypeError, ArtifactError):
+        return False
+
+
 def _read_json(store: Store, run_key: str, name: str) -> dict[str, Any] | None:
     if not store.has_run_file(run_key, name):
         return None
@@ -220,7 +231,7 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     run_key = prepare(config, spec).run_key
     notes: list[str] = []
     retrained = False
-    if (not store.has_run(run_key) and artifacts is not None
+    if (artifacts is not None and not _run_complete(store, run_key)
             and import_artifacts(store, Path(artifacts), run_key)):
         notes.append(f"run {run_key[:12]} imported from {artifacts}")
     if not store.has_run(run_key):

@@ -331,3 +331,10 @@ def test_artifacts_folder_holding_a_store_copy(project: Path, tmp_path: Path):
     git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(clone))
     result = promote(load_config(clone), "churn", artifacts=download)
     assert result.run_key == key and result.manifest["gates_passed"] is True
+    # a store that kept the run record but lost the blob is completed from the download
+    store = Store.open(load_config(project))
+    sha = json.loads(store.read_run_file(key, "run.json"))["artifact"]["sha256"]
+    store.path_of(sha).unlink()
+    git(project, "commit", "-q", "--allow-empty", "-m", "next merge")
+    again = promote(load_config(project), "churn", artifacts=download)
+    assert again.artifact_sha256 == sha and store.has(sha)
