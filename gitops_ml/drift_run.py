@@ -158,6 +158,20 @@ def _check_blocking(checks: ChecksResult) -> None:
                                       "of the spec and at least one row")
 
 
+def _check_settings(spec: ModelSpec) -> None:
+    """drift.columns must name a feature, the target, or 'prediction'."""
+    from .schema import did_you_mean
+
+    known = [*spec.features.model_inputs, spec.target, "prediction"]
+    for name in spec.drift.columns:
+        if name not in known:
+            raise ConfigError(f"drift.columns names '{name}', which is not a feature, the "
+                              "target or 'prediction'",
+                              location=Location(spec.file) if spec.file else None,
+                              hint=did_you_mean(name, known) or "features: "
+                              + ", ".join(spec.features.model_inputs))
+
+
 def _predictions(model: Any, frame: pd.DataFrame, spec: ModelSpec, side: str) -> Any:
     import pandas as pd
 
@@ -206,6 +220,7 @@ def compare(spec: ModelSpec, ref_df: pd.DataFrame, cur_df: pd.DataFrame, ref_ref
             cur_ref: DataRef, *, model_artifact: str | Path | None = None,
             html: str | Path | None = None) -> DriftResult:
     """Checks, drift, prediction drift, HTML and gates for two frames of a spec's data."""
+    _check_settings(spec)
     checks = run_checks(spec, ref_df, cur_df)
     _check_blocking(checks)
     ref_df, cur_df = normalise(spec, ref_df), normalise(spec, cur_df)

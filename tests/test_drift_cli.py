@@ -271,6 +271,16 @@ def test_unknown_method_in_the_spec_is_a_config_error(project, gml) -> None:
     assert "drift method 'ks' applies to numeric columns only" in r.stderr
 
 
+def test_drift_settings_for_an_unknown_column_is_a_config_error(project, gml) -> None:
+    spec = project / "models/wine/model.yaml"
+    spec.write_text(SPEC + "drift:\n  columns:\n    alcohols: {method: psi}\n")
+    r = gml("drift", "wine", cwd=project)
+    assert r.exit_code == ExitCode.CONFIG
+    assert r.stderr.startswith("error: models/wine/model.yaml: drift.columns names 'alcohols', "
+                               "which is not a feature")
+    assert "alcohol" in r.stderr.split("(", 1)[1]
+
+
 def test_spec_overrides_method_and_threshold(project, gml) -> None:
     spec = project / "models/wine/model.yaml"
     spec.write_text(SPEC + "drift:\n  method: psi\n  threshold: 0.01\n  drift_share: 0.2\n"
