@@ -179,7 +179,8 @@ def history_cmd(model: str) -> None:
 @click.command()
 @click.argument("model")
 @click.option("--to", "to", required=True, metavar="vX.Y.Z", help="The version to go back to.")
-@click.option("--stage", default="production", show_default=True)
+@click.option("--stage", default="production", show_default=True,
+              help="The stage to move back.")
 @click.option("--actor", default=None, help="Who rolls back (recorded in the tag message).")
 @click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
 @common_options
@@ -203,7 +204,7 @@ def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | No
 @click.argument("model")
 @click.option("--version", "version", default=None, metavar="vX.Y.Z",
               help="Deregister this version only (default: deprecate the whole model).")
-@click.option("--actor", default=None)
+@click.option("--actor", default=None, help="Who deprecates (recorded in the tag message).")
 @click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
 @common_options
 def deprecate(model: str, version: str | None, actor: str | None, push: bool | None) -> None:
