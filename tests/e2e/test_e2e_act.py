@@ -339,3 +339,53 @@ def test_lifecycle_through_the_reusable_workflows(world: World) -> None:
     check_attacks_in_the_pull_request_run_no_command(world, pr_run)
     check_comment_workflow_posts_the_sticky_comment(world, pr_run)
     check_promote_workflow_tags_the_exact_artifact(world, pr_run)
+
+
+def test_monitor_workflow_opens_the_drift_issue(world: World) -> None:
+    """A `schedule` event runs monitor.yml: the production model's reference data against a
+    fresh batch in which two measurements moved; the drift issue is opened on the server."""
+    from gitops_ml.scaffold import format_csv, load_sample, pointer_text
+
+    repo = world.consumer
+    git(repo, "switch", "-q", "main")
+    # drift_run reads the reference and current tables without the sensitive columns and its
+    # data checks then refuse them (the same defect fails tests/test_demo.py's drift step);
+    # this test is about the workflow, so its model has no sensitive column.
+    spec = repo / "models/breast-cancer/model.yaml"
+    spec.write_text(spec.read_text().replace("  sensitive: [group]\n", "").replace(
+        "  - {fairness: demographic_parity_difference, max: 0.25}\n", ""))
+    git(repo, "commit", "-qam", "no sensitive column")
+    env = {**world.env(), "GIT_AUTHOR_NAME": "E2E", "GIT_AUTHOR_EMAIL": "e2e@example.com",
+           "GIT_COMMITTER_NAME": "E2E", "GIT_COMMITTER_EMAIL": "e2e@example.com"}
+    for args in (["train", "breast-cancer"], ["evaluate", "breast-cancer"],
+                 ["promote", "breast-cancer"]):  # the model in production
+        proc = subprocess.run([str(VENV_BIN / "gitops-ml"), *args], cwd=repo, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    sample = load_sample("classification")
+    n = len(sample.features)
+    # this week's data: every measurement reads 30% high (a recalibrated instrument)
+    batch = format_csv(sample.columns, [(*(v * 1.3 for v in row[:n]), *row[n:])
+                                        for row in sample.rows[:300]])
+    (repo / "data/breast-cancer-live.csv").write_bytes(batch)
+    (repo / "data/breast-cancer-live.ptr.yaml").write_bytes(
+        pointer_text("data/breast-cancer-live.csv", batch, "this week's data"))
+    use_prepared_venv(repo / ".github/workflows/ml-monitor.yml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "this week's data")
+    payload = {"schedule": "0 6 * * 1",
+               "repository": {"full_name": REPOSITORY, "name": "models",
+                              "owner": {"login": "acme"}}}
+    with GitHubServer(token=TOKEN) as gh:
+        gh.add_repo(REPOSITORY)
+        proc = world.act("schedule", payload, "ml-monitor.yml",
+                         extra_env={"GITHUB_API_URL": gh.url})
+        log = world.logs["schedule"]
+        assert proc.returncode == 0, log[-6000:]  # drift found is not a failure by default
+        issues = list(gh.repos[REPOSITORY].issues.values())
+    assert "::set-output:: drift-found=true" in log, log[-4000:]
+    assert len(issues) == 1, log[-4000:]
+    issue = issues[0]
+    assert issue["state"] == "open"
+    assert "breast-cancer" in issue["title"]
+    assert "mean_texture" in issue["body"]
