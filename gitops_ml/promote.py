@@ -134,6 +134,16 @@ def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
     return False
 
 
+def _portable(config: ProjectConfig, location: str) -> str:
+    """A store path inside the repository, relative to its root (runners' paths differ)."""
+    if "://" in location:
+        return location
+    try:
+        return Path(location).resolve().relative_to(config.root_path.resolve()).as_posix()
+    except ValueError:
+        return location
+
+
 def _run_complete(store: Store, run_key: str) -> bool:
     """The run record and its artifact blob are both in the store."""
     if not store.has_run(run_key):
@@ -281,10 +291,10 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     manifest: dict[str, Any] = {
         "schema": registry.MANIFEST_SCHEMA, "schema_version": registry.MANIFEST_VERSION,
         "model": spec.name, "version": None, "stage": stage or None,
-        "artifact": {"sha256": sha, "uri": store.uri_of(sha),
+        "artifact": {"sha256": sha, "uri": _portable(config, store.uri_of(sha)),
                      "size": artifact_path.stat().st_size,
                      "format": (run.get("artifact") or {}).get("format", "skops")},
-        "run_key": run_key, "store": store.location,
+        "run_key": run_key, "store": _portable(config, store.location),
         "spec_file": spec.file, "spec_hash": spec.spec_hash(),
         "canonical_spec_hash": spec.canonical_hash(),
         "data": {role: {"uri": d.get("uri"), "sha256": d.get("sha256"), "rows": d.get("rows")}
@@ -307,7 +317,8 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     def render(final: dict[str, Any]) -> dict[str, Any]:
         card = modelcard.render(_card_inputs(spec, final, run, evaluation, drift))
         card_sha = store.put_bytes(card.encode())
-        return {**final, "model_card": {"sha256": card_sha, "uri": store.uri_of(card_sha)}}
+        return {**final, "model_card": {"sha256": card_sha,
+                                        "uri": _portable(config, store.uri_of(card_sha))}}
 
     result = registry.register(repo, spec.name, commit, manifest, stage=stage or None,
                                bump=bump, push=push, remote=remote, actor=who, render=render)

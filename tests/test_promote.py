@@ -79,6 +79,8 @@ def test_promote_registers_the_evaluated_artifact(project: Path, tmp_path: Path)
     assert m["data"]["train"]["sha256"] == run["data"]["train"]["sha256"]
     assert m["spec_hash"] and m["canonical_spec_hash"]
     assert m["retrained"] is False and m["forced"] is False
+    sha = m["artifact"]["sha256"]  # a repo-relative store path: runners' paths differ
+    assert m["artifact"]["uri"] == f".gitops-ml/store/blobs/sha256/{sha[:2]}/{sha[2:]}"
     # the model card is stored with the version
     card = Store.open(config).read_bytes(m["model_card"]["sha256"]).decode()
     assert card.startswith("# Model card: churn v0.1.0")
