@@ -96,3 +96,15 @@ def test_production_reference_is_the_training_data(project: Path):  # noqa: F811
     assert ref.version == "v0.1.0" and ref.role == "train"
     assert ref.reference["sha256"] == run["data"]["train"]["sha256"]
     assert ref.reference["uri"] == run["data"]["train"]["uri"]
+
+
+def test_reproduce_reports_a_different_artifact(project: Path, gml):  # noqa: F811
+    key = train_and_evaluate(project)
+    git(project, "commit", "-q", "--allow-empty", "-m", "a merge")
+    # a version whose manifest names bytes this commit's training cannot give
+    registry.register(project, "churn", git(project, "rev-parse", "HEAD"),
+                      {"artifact": {"sha256": "0" * 64}, "run_key": key}, push=False)
+    r = gml("reproduce", "churn@v0.1.0", cwd=project)
+    assert r.exit_code == ExitCode.REGISTRY
+    assert "churn v0.1.0: artifact DIFFERENT" in r.stdout
+    assert "recorded:   " + "0" * 64 in r.stdout
