@@ -363,7 +363,9 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
     last_assign: dict[tuple[str, str], TagEvent] = {}
     deprecated = False
     max_counter = 0
+    first_at: dict[str, TagEvent] = {}  # commit -> its oldest tag
     for e in ordered:  # stage tags map to the version registered at their commit
+        first_at.setdefault(e.commit, e)
         if e.action == "register" and e.version:
             by_commit[e.commit] = e.version
     for e in ordered:
@@ -404,7 +406,7 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
     versions = []
     for version, commit in commit_of.items():
         r = reg.get(version)
-        first = r or next(e for e in ordered if e.commit == commit)
+        first = r or first_at[commit]
         versions.append(Version(
             model=name, version=version, commit=commit, tag=r.tag if r else None,
             created_ts=first.created_at, author=first.tagger, active=active(version),
