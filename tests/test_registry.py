@@ -411,3 +411,15 @@ def test_list_cache_follows_every_tag_change(repo: Path):
     cache.write_text("{not json")
     assert reg.list_models(repo) == reg.list_models(repo, cache=False)
     assert json.loads(cache.read_text())["models"][0]["latest"] == "v0.2.0"
+
+
+def test_gto_simple_stage_tags_without_a_version_are_read(repo: Path):
+    """GTO's --simple notation, on a commit no version was registered at: GTO "discovers" a
+    version named by the commit, and so do we."""
+    head = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "-a", "-m", "by gto", "nn#prod")
+    state = reg.read_model(repo, "nn")
+    assert state.stage("prod").version == head
+    assert state.latest is None and not state.versions[0].registered
+    reg.register(repo, "nn", commit(repo), manifest())
+    assert reg.read_model(repo, "nn").latest.version == "v0.1.0"
