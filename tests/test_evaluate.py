@@ -32,6 +32,16 @@ BC_GATES = [{"metric": "roc_auc", "min": 0.8}, {"metric": "roc_auc", "max_drop":
             {"drift": "share_of_drifted_columns", "max": 0.3}]
 
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny data fits fastest on one thread; OpenMP spinning on a shared machine is slow."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture
 def bc_repo(make_repo) -> Path:
     return write_repo(make_repo, {"data/train.csv": breast_cancer()}, {

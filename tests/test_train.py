@@ -19,6 +19,15 @@ from gitops_ml.train import train
 from .train_fixtures import BC_FEATURES, breast_cancer, groups, spec_text, write_repo
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny data fits fastest on one thread; OpenMP spinning on a shared machine is slow."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture
 def bc_repo(make_repo) -> Path:
     return write_repo(make_repo, {"data/train.csv": breast_cancer()},
