@@ -212,3 +212,25 @@ def test_pre_commit_hook_runs_validate(tmp_path: Path, capsys) -> None:
     assert re.search(hook["files"], "data/breast-cancer.ptr.yaml")
     assert not re.search(hook["files"], "README.md")
     assert os.access(root / "gitops-ml.yaml", os.R_OK)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("template", "model"), [("classification", "breast-cancer"),
+                                                  ("regression", "diabetes")])
+def test_the_scaffolded_model_trains_and_passes_its_gates(tmp_path: Path, capsys,
+                                                           template: str, model: str) -> None:
+    """The sample's gates are set so that the sample model passes them."""
+    root = tmp_path / "repo"
+    assert gitops(capsys, "init", str(root), "--template", template)[0] == 0
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "init"], check=True)
+    code, out, err = gitops(capsys, "--repo", str(root), "train", model)
+    assert code == 0, out + err
+    code, out, err = gitops(capsys, "--repo", str(root), "evaluate", model, "-o", "json")
+    assert code == 0, out + err
+    result = json.loads(out)["result"]
+    assert result["gates_passed"] is True
+    assert any(g["kind"] == "metric" and g["passed"] for g in result["gates"])
