@@ -112,9 +112,9 @@ class _Ranking:
     def auc(self, W: np.ndarray, total: np.ndarray) -> np.ndarray:
         """Weighted Mann-Whitney AUC per resample; ``total`` is each resample's weight."""
         Wp = self._sorted(W)
-        posW = Wp * self.pos
         if self.ties is not None and self.tied is None:
             # few distinct scores: work per group of ties (the gathers are per group)
+            posW = Wp * self.pos
             negW = Wp - posW
             ends = self.ties
             Cn_end = np.cumsum(negW, axis=1)[:, ends].astype(np.float64)
@@ -125,10 +125,10 @@ class _Ranking:
             neg_total = Cn_end[:, -1]
         else:
             # exact: integer counts below 2**24 (float32) or 2**53
-            Cn = np.multiply(Wp, self.neg, out=Wp if Wp is not W else None)
+            Cn = Wp * self.neg
             np.cumsum(Cn, axis=1, out=Cn)
             # a positive row's own negative weight is 0: Cn is the weight strictly below it
-            num = np.einsum("ij,ij->i", posW, Cn, dtype=np.float64)
+            num = np.einsum("ij,ij,j->i", Wp, Cn, self.pos, dtype=np.float64)
             neg_total = Cn[:, -1].astype(np.float64)
             if self.tied is not None:
                 # rows in groups of ties count half their group's negatives, not those that
@@ -138,7 +138,8 @@ class _Ranking:
                 below = np.where(before > 0, Cn[:, np.maximum(before - 1, 0)], 0.0)
                 group_neg = Cn[:, last - 1] - below
                 fixed = below + 0.5 * group_neg - Cn[:, rows]
-                num += np.einsum("ij,ij->i", posW[:, rows].astype(np.float64), fixed)
+                pos_rows = (Wp[:, rows] * self.pos[rows]).astype(np.float64)
+                num += np.einsum("ij,ij->i", pos_rows, fixed)
         den = (total - neg_total) * neg_total
         with np.errstate(invalid="ignore", divide="ignore"):
             result: np.ndarray = num / den
@@ -233,9 +234,12 @@ class _ModelStats:
             out: np.ndarray = (values * present).sum(axis=1) / present.sum(axis=1)
         return out
 
-    def metrics(self, W: np.ndarray) -> dict[str, np.ndarray]:
+    def metrics(self, W: np.ndarray, total: np.ndarray | None = None,
+                counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """One value per resample (row of W) for each metric. ``total`` (rows drawn per
+        resample) and ``counts`` (``W @ self.onehot``) may be passed in when already known."""
         # rows drawn per resample: n for the multinomial scheme, about n for the Poisson one
-        n = W.sum(axis=1, dtype=np.float64)
+        n = W.sum(axis=1, dtype=np.float64) if total is None else total
         out: dict[str, np.ndarray] = {}
         if self.task == "regression":
             mse = _wmean(W, self.sq, n)
@@ -264,7 +268,9 @@ class _ModelStats:
             return out
         kk = self.kk
         k = self.k
-        cm = (W @ self.onehot).astype(np.float64).reshape(len(W), kk, kk)  # [resample, true, pred]
+        if counts is None:
+            counts = W @ self.onehot
+        cm = counts.astype(np.float64).reshape(len(W), kk, kk)  # [resample, true, pred]
         diag = np.einsum("rii->ri", cm)
         true_n = cm.sum(axis=2)
         pred_n = cm.sum(axis=1)
@@ -340,6 +346,11 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
     wdtype = np.float32 if n < 2**24 else np.float64
     itype = np.int32 if chunk * n < 2**31 else np.int64
     deltas: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    joint = None
+    width = 0
+    if task == "classification":
+        joint = np.concatenate([cand.onehot, champ.onehot], axis=1)
+        width = cand.onehot.shape[1]
     done = 0
     while done < n_boot:
         size = min(chunk, n_boot - done)
@@ -352,8 +363,14 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
             W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
             del idx
         W = W.astype(wdtype)
-        a = cand.metrics(W)
-        b = champ.metrics(W)
+        total = W.sum(axis=1, dtype=np.float64)
+        if joint is not None:  # both confusion matrices from one pass over W
+            counts = W @ joint
+            a = cand.metrics(W, total, counts[:, :width])
+            b = champ.metrics(W, total, counts[:, width:])
+        else:
+            a = cand.metrics(W, total)
+            b = champ.metrics(W, total)
         for name in names:
             if name in a and name in b:
                 deltas[name].append(a[name] - b[name])
