@@ -389,3 +389,23 @@ def test_monitor_workflow_opens_the_drift_issue(world: World) -> None:
     assert issue["state"] == "open"
     assert "breast-cancer" in issue["title"]
     assert "mean_texture" in issue["body"]
+
+
+def test_a_failed_gate_fails_the_check_but_still_reports(world: World) -> None:
+    """A gate the model cannot pass: the job fails (the check blocks the merge), and the
+    report bundle and the job summary are still there for the comment."""
+    repo = world.consumer
+    spec = repo / "models/breast-cancer/model.yaml"
+    spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.90}",
+                                             "{metric: roc_auc, min: 0.9999}"))
+    git(repo, "commit", "-qam", "an impossible gate")
+    with SummaryCapture(world.tmp / "actcache") as summary:
+        proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml",
+                         name="failing")
+    log = world.logs["failing"]
+    assert proc.returncode != 0, log[-4000:]
+    assert "::error title=gitops-ml::breast-cancer: evaluate exited 5" in log, log[-4000:]
+    metadata = json.loads(
+        (world.artifacts / "gitops-ml-bundle-breast-cancer" / "metadata.json").read_text())
+    assert metadata["gate_outcome"] == "failed"
+    assert "0.9999" in summary.text
