@@ -234,3 +234,13 @@ def test_the_scaffolded_model_trains_and_passes_its_gates(tmp_path: Path, capsys
     result = json.loads(out)["result"]
     assert result["gates_passed"] is True
     assert any(g["kind"] == "metric" and g["passed"] for g in result["gates"])
+
+
+def test_published_pre_commit_hook_matches_the_scaffolded_one() -> None:
+    published = yaml.safe_load((Path(__file__).parents[1] / ".pre-commit-hooks.yaml")
+                               .read_text())
+    scaffolded = yaml.safe_load(scaffold.render_scaffold()[1][".pre-commit-config.yaml"])
+    local = scaffolded["repos"][0]["hooks"][0]
+    (hook,) = published
+    assert hook["id"] == local["id"] and hook["entry"] == local["entry"]
+    assert hook["files"] == local["files"]
