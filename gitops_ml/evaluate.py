@@ -431,7 +431,7 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
                              extra_columns=extra)
     if trained.reused:
         fitted = artifacts.load(store.path_of(trained.artifact_sha256))
-        datasets = read_datasets(config, prep, extra)
+        datasets = read_datasets(config, prep, extra, need_train=False)
         notes.append(trained.note)
     else:
         fitted = trained._model

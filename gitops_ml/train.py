@@ -170,9 +170,10 @@ def _check_frame(spec: ModelSpec, frame: pd.DataFrame, where: str, role: str,
     return frame
 
 
-def read_datasets(config: ProjectConfig, prep: Prepared,
-                  extra_columns: tuple[str, ...] = ()) -> Datasets:
-    """Read the train (and test) tables, check them, and split when there is no test data."""
+def read_datasets(config: ProjectConfig, prep: Prepared, extra_columns: tuple[str, ...] = (),
+                  *, need_train: bool = True) -> Datasets:
+    """Read the train (and test) tables, check them, and split when there is no test data.
+    ``need_train=False`` (evaluate on a cached run) keeps only the test rows of a split."""
     from . import data
 
     spec = prep.spec
@@ -200,32 +201,37 @@ def read_datasets(config: ProjectConfig, prep: Prepared,
     rows = {role: len(f) for role, f in frames.items()}
     if "test" in frames:
         return Datasets(frames["train"], frames["test"], rows, None)
-    return _split(spec, frames["train"], rows)
+    return _split(spec, frames["train"], rows, need_train=need_train)
 
 
 def _has(header: list[str]) -> str:
     return "the file has: " + ", ".join(header[:20]) + (" …" if len(header) > 20 else "")
 
 
-def _split(spec: ModelSpec, frame: pd.DataFrame, rows: dict[str, int]) -> Datasets:
-    from sklearn.model_selection import train_test_split
+def _split(spec: ModelSpec, frame: pd.DataFrame, rows: dict[str, int], *,
+           need_train: bool = True) -> Datasets:
+    """The same split as ``train_test_split(test_size, random_state=seed, stratify=...)``
+    (the splitters it uses, called directly, so that evaluate can take the test rows only)."""
+    import numpy as np
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     split = spec.data.split
-    stratify = None
     stratified = False
     if split.stratify and spec.task == "classification":
         counts = frame[spec.target].value_counts()
-        if len(counts) > 1 and counts.min() >= 2:
-            stratify = frame[spec.target]
-            stratified = True
+        stratified = bool(len(counts) > 1 and counts.min() >= 2)
+    splitter = (StratifiedShuffleSplit if stratified else ShuffleSplit)(
+        n_splits=1, test_size=split.test_size, random_state=split.seed)
     try:
-        train, test = train_test_split(frame, test_size=split.test_size,
-                                       random_state=split.seed, stratify=stratify)
+        train_idx, test_idx = next(splitter.split(np.zeros(len(frame)),
+                                                  frame[spec.target] if stratified else None))
     except ValueError as exc:
         raise DataCheckError(f"cannot split the training data: {exc}",
                              location=_spec_loc(spec), key_path="data.split") from exc
+    train = frame.iloc[train_idx] if need_train else frame.iloc[:0]
+    test = frame.iloc[test_idx]
     info = {"test_size": split.test_size, "seed": split.seed, "stratified": stratified,
-            "train_rows": len(train), "test_rows": len(test)}
+            "train_rows": len(train_idx), "test_rows": len(test_idx)}
     return Datasets(train, test, rows, info)
 
 
