@@ -68,8 +68,65 @@ def _group_ends(score_sorted: np.ndarray) -> np.ndarray | None:
     return np.flatnonzero(np.r_[s[1:] != s[:-1], True])
 
 
+class _AUC:
+    """Weighted AUC of one binary score, per resample, from one cumulative sum over the
+    negatives.
+
+    With the negatives sorted by score, the weight of negatives strictly below a positive is
+    the cumulative negative weight at ``k_lt - 1`` (``k_lt`` = negatives scoring lower), and
+    ties add half of those up to ``k_le``. ``layout=True`` says the rows already are
+    [negatives by ascending score | positives by ascending score], so no gather is needed.
+    """
+
+    def __init__(self, score: np.ndarray, positive: np.ndarray, layout: bool = False) -> None:
+        positive = positive.astype(bool)
+        neg_idx = np.flatnonzero(~positive)
+        pos_idx = np.flatnonzero(positive)
+        self.neg_order = neg_idx[np.argsort(score[neg_idx], kind="stable")]
+        self.pos_order = pos_idx[np.argsort(score[pos_idx], kind="stable")]
+        self.n_neg = len(neg_idx)
+        self.layout = layout
+        neg_scores = score[self.neg_order]
+        pos_scores = score[self.pos_order]
+        k_lt = np.searchsorted(neg_scores, pos_scores, side="left")
+        k_le = np.searchsorted(neg_scores, pos_scores, side="right")
+        self.lt = (np.maximum(k_lt - 1, 0), k_lt > 0)
+        self.le = (np.maximum(k_le - 1, 0), k_le > 0) if np.any(k_le != k_lt) else None
+
+    def _columns(self, W: np.ndarray, order: np.ndarray, start: int, stop: int) -> np.ndarray:
+        if self.layout:
+            return W[:, start:stop]
+        if W.shape[1] and float(W.max()) < 256:  # gather bytes: the row fits in the cache
+            out: np.ndarray = np.take(W.astype(np.uint8), order, axis=1).astype(W.dtype)
+            return out
+        taken: np.ndarray = np.take(W, order, axis=1)
+        return taken
+
+    def __call__(self, W: np.ndarray, total: np.ndarray) -> np.ndarray:
+        n = W.shape[1]
+        Wn = self._columns(W, self.neg_order, 0, self.n_neg)
+        Wq = self._columns(W, self.pos_order, self.n_neg, n)
+        Cn = np.cumsum(Wn, axis=1)  # exact: integer counts below 2**24 (float32) or 2**53
+        idx, some = self.lt
+        below = np.take(Cn, idx, axis=1)
+        below *= some
+        if self.le is not None:
+            idx_le, some_le = self.le
+            upto = np.take(Cn, idx_le, axis=1)
+            upto *= some_le
+            below += upto
+            below *= 0.5
+        num = np.einsum("ij,ij->i", Wq, below, dtype=np.float64)
+        neg_total = (Cn[:, -1].astype(np.float64) if self.n_neg else
+                     np.zeros(len(W), dtype=np.float64))
+        den = (total - neg_total) * neg_total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result: np.ndarray = num / den
+        return result
+
+
 class _Ranking:
-    """Weighted AUC and average precision for one binary score.
+    """Weighted average precision for one binary score.
 
     ``order`` sorts the rows by ascending score; it is None when the rows (and so the weight
     matrices) are already in that order, which saves a gather per resample chunk.
@@ -81,21 +138,7 @@ class _Ranking:
         s = score if self.order is None else score[self.order]
         pos = positive if self.order is None else positive[self.order]
         self.pos = pos.astype(np.float32)
-        self.neg = 1.0 - self.pos
         self.ties = _group_ends(s)
-        # (tied rows, index in [0] + Cn of the weight before their group, of its end) when
-        # few rows are tied; None when there are no ties or the groups are fewer than them
-        self.tied: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if self.ties is not None:
-            ends = self.ties
-            starts = np.r_[0, ends[:-1] + 1]
-            sizes = ends - starts + 1
-            n_tied = int(sizes[sizes > 1].sum())
-            if n_tied < len(ends):
-                group_of = np.repeat(np.arange(len(ends)), sizes)
-                rows = np.flatnonzero(sizes[group_of] > 1)
-                g = group_of[rows]
-                self.tied = (rows, starts[g], ends[g] + 1)
         self.n_pos = float(pos.sum())
 
     def _sorted(self, W: np.ndarray) -> np.ndarray:
@@ -108,42 +151,6 @@ class _Ranking:
             return out
         taken: np.ndarray = np.take(W, self.order, axis=1)
         return taken
-
-    def auc(self, W: np.ndarray, total: np.ndarray) -> np.ndarray:
-        """Weighted Mann-Whitney AUC per resample; ``total`` is each resample's weight."""
-        Wp = self._sorted(W)
-        if self.ties is not None and self.tied is None:
-            # few distinct scores: work per group of ties (the gathers are per group)
-            posW = Wp * self.pos
-            negW = Wp - posW
-            ends = self.ties
-            Cn_end = np.cumsum(negW, axis=1)[:, ends].astype(np.float64)
-            Cp_end = np.cumsum(posW, axis=1)[:, ends].astype(np.float64)
-            negG = np.diff(Cn_end, axis=1, prepend=0.0)
-            posG = np.diff(Cp_end, axis=1, prepend=0.0)
-            num = np.einsum("ij,ij->i", posG, Cn_end - 0.5 * negG)
-            neg_total = Cn_end[:, -1]
-        else:
-            # exact: integer counts below 2**24 (float32) or 2**53
-            Cn = Wp * self.neg
-            np.cumsum(Cn, axis=1, out=Cn)
-            # a positive row's own negative weight is 0: Cn is the weight strictly below it
-            num = np.einsum("ij,ij,j->i", Wp, Cn, self.pos, dtype=np.float64)
-            neg_total = Cn[:, -1].astype(np.float64)
-            if self.tied is not None:
-                # rows in groups of ties count half their group's negatives, not those that
-                # happen to sort before them: correct those rows only
-                rows, before, last = self.tied
-                # Cn[:, before - 1] is the weight before the group (none when it starts at 0)
-                below = np.where(before > 0, Cn[:, np.maximum(before - 1, 0)], 0.0)
-                group_neg = Cn[:, last - 1] - below
-                fixed = below + 0.5 * group_neg - Cn[:, rows]
-                pos_rows = (Wp[:, rows] * self.pos[rows]).astype(np.float64)
-                num += np.einsum("ij,ij->i", pos_rows, fixed)
-        den = (total - neg_total) * neg_total
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result: np.ndarray = num / den
-        return result
 
     def average_precision(self, W: np.ndarray) -> np.ndarray:
         # Walk the threshold down from the highest score: rows in descending order.
@@ -183,9 +190,10 @@ class _ModelStats:
     """Per-row quantities of one model; ``metric(name, W)`` gives one value per resample."""
 
     def __init__(self, task: str, y: np.ndarray, preds: Predictions, n_classes: int,
-                 names: tuple[str, ...], presorted: bool = False) -> None:
+                 names: tuple[str, ...], layout: bool = False) -> None:
         self.task = task
-        self.presorted = presorted
+        self.layout = layout
+        self._auc: dict[int, _AUC] = {}
         self.n = len(y)
         self.k = n_classes
         self.names = names
@@ -225,9 +233,15 @@ class _ModelStats:
         if k not in self._ranking:
             assert self.proba is not None
             score = self.proba[:, k] if self.k > 2 else self.proba[:, 1]
-            self._ranking[k] = _Ranking(score, self.y == k,
-                                        presorted=self.presorted and self.k == 2)
+            self._ranking[k] = _Ranking(score, self.y == k)
         return self._ranking[k]
+
+    def auc(self, k: int) -> _AUC:
+        if k not in self._auc:
+            assert self.proba is not None
+            score = self.proba[:, k] if self.k > 2 else self.proba[:, 1]
+            self._auc[k] = _AUC(score, self.y == k, layout=self.layout and self.k == 2)
+        return self._auc[k]
 
     def _macro(self, values: np.ndarray, present: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -296,7 +310,7 @@ class _ModelStats:
                 out[name] = _wmean(W, self.brier, n)
             elif name in ("roc_auc", "average_precision"):
                 classes = [1] if k == 2 else list(range(k))
-                per = [self.ranking(c).auc(W, n) if name == "roc_auc"
+                per = [self.auc(c)(W, n) if name == "roc_auc"
                        else self.ranking(c).average_precision(W) for c in classes]
                 out[name] = per[0] if k == 2 else np.mean(per, axis=0)
         return out
@@ -354,17 +368,18 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
     n = len(y)
     if n_boot <= 0 or n == 0:
         return {}
-    presorted = False
+    layout = False
     if task == "classification" and n_classes == 2 and candidate.proba is not None \
-            and any(m in names for m in ("roc_auc", "average_precision")):
-        # Resamples are exchangeable in the rows' labelling: put every row in the candidate's
-        # score order once, and the candidate's ranking metrics need no gather per chunk.
-        order = np.argsort(candidate.proba[:, 1], kind="stable")
+            and "roc_auc" in names:
+        # Resamples are exchangeable in the rows' labelling: put the rows once in the
+        # candidate's AUC layout (negatives, then positives, each by ascending score), and
+        # its roc_auc needs no gather per chunk.
+        order = np.lexsort((candidate.proba[:, 1], y == 1))
         y = y[order]
         candidate = _take(candidate, order)
         champion = _take(champion, order)
-        presorted = True
-    cand = _ModelStats(task, y, candidate, n_classes, names, presorted=presorted)
+        layout = True
+    cand = _ModelStats(task, y, candidate, n_classes, names, layout=layout)
     champ = _ModelStats(task, y, champion, n_classes, names)
     rng = np.random.default_rng(seed)
     if method == "auto":

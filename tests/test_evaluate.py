@@ -302,13 +302,13 @@ def test_bootstrap_binary_metrics_equal_sklearn_on_a_resample(presorted: bool, t
         score = np.round(score, 2)
     elif ties == "none":
         score = (y * 0.3 + rng.random(n) * 0.8) / 1.1
-    if presorted:
-        order = np.argsort(score, kind="stable")
+    if presorted:  # the candidate's layout: negatives, then positives, by ascending score
+        order = np.lexsort((score, y == 1))
         y, score = y[order], score[order]
     proba = np.c_[1 - score, score]
     pred = (score > 0.5).astype(int)
     stats = _ModelStats("classification", y, Predictions(pred, proba), 2, CLS,
-                        presorted=presorted)
+                        layout=presorted)
     idx, w = _resample(n, 3)
     got = stats.metrics(w)
     yt, yp, pp = y[idx], pred[idx], proba[idx]
