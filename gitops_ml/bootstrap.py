@@ -1,14 +1,16 @@
 """Paired bootstrap of metric differences, vectorised over resamples.
 
 A resample is represented by its count vector ``w`` (how often each test row was drawn; the
-counts sum to about n). Every metric we report can be written from ``w`` without a Python loop over
-resamples:
+counts sum to about n). Every metric we report can be written from ``w`` without a Python
+loop over resamples:
 
 - label metrics (accuracy, precision, recall, f1, balanced accuracy) from the resampled
-  confusion matrix ``W @ onehot(true * K + pred)``;
+  confusion matrix ``W @ onehot(true * K + pred)`` (both models in one matrix product);
 - mean losses (log loss, brier, mae, mse, rmse, mape, r2) from ``W @ per_row_loss / n``;
-- ranking metrics (roc_auc, average precision) from cumulative sums of ``W`` with the rows in
-  score order (ties grouped), which is the Mann-Whitney statistic with weights;
+- roc_auc as the weighted Mann-Whitney statistic: one cumulative sum of the negatives'
+  weights in score order, read at each positive (ties count half); the candidate's rows are
+  laid out once so that this needs no gather; average precision from cumulative sums in
+  descending score order, ties grouped;
 - medae from the weighted median (cumulative counts over rows sorted by error).
 
 Two resampling schemes share that code. The classic (multinomial) bootstrap draws n rows
