@@ -7,6 +7,7 @@ the paired bootstrap.
 1. ``gitops-ml train`` + ``gitops-ml evaluate`` (two whole processes, as in CI; a fresh store)
    against one bare Python process that reads the same Parquet file, splits it the same way,
    fits the same HistGradientBoosting pipeline and computes the same metrics. Budget: ≤ 1.15.
+   Both sides run with OMP_NUM_THREADS=1 (see bench_pipeline).
 2. ``gitops-ml train`` again (run cache hit) against the first ``gitops-ml train``: ≤ 3 %.
 3. The paired bootstrap, 1,000 resamples of 200k test rows (accuracy, f1, roc_auc, two models),
    in-process, against a plain loop over sklearn's metric functions (measured on 20 resamples
@@ -128,7 +129,9 @@ def bench_pipeline(rows: int, repeat: int) -> list[dict]:
     import statistics
 
     repo = make_data(rows)
-    env = quiet_env()
+    # One thread for both sides: on a shared 2-core machine OpenMP's spinning threads make
+    # HistGradientBoosting's fit time swing 5x with the load, which would swamp the ratio.
+    env = quiet_env(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     gml = str(BIN / "gitops-ml")
     bare = BARE % {"n_num": N_NUMERIC, "n_cat": N_CATEGORICAL}
     wall(["cat", str(repo / "data/train.parquet")])  # warm the page cache
