@@ -289,6 +289,10 @@ def test_pull_request_workflow_fans_out_over_the_plan() -> None:
     names = [s.get("with", {}).get("name", "") for s in job["steps"]
              if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert names == ["gitops-ml-bundle-${{ matrix.model }}", "gitops-ml-run-${{ matrix.model }}"]
+    # both live under dot-folders, which upload-artifact (v4.4+) leaves out unless told
+    for step in job["steps"]:
+        if step.get("uses", "").startswith("actions/upload-artifact@"):
+            assert step["with"]["include-hidden-files"] is True
 
 
 def test_promote_workflow_serializes_and_supports_an_environment() -> None:
