@@ -98,27 +98,34 @@ class _AUC:
     def _columns(self, W: np.ndarray, order: np.ndarray, start: int, stop: int) -> np.ndarray:
         if self.layout:
             return W[:, start:stop]
-        if W.shape[1] and float(W.max()) < 256:  # gather bytes: the row fits in the cache
-            out: np.ndarray = np.take(W.astype(np.uint8), order, axis=1).astype(W.dtype)
-            return out
         taken: np.ndarray = np.take(W, order, axis=1)
         return taken
 
-    def __call__(self, W: np.ndarray, total: np.ndarray) -> np.ndarray:
+    def __call__(self, W: np.ndarray, total: np.ndarray,
+                 W8: np.ndarray | None = None) -> np.ndarray:
+        """``W8``: the same counts as uint8 when they all fit (gathers move a quarter of the
+        bytes, and an integer cumulative sum vectorises: ~5x faster than a float one)."""
         n = W.shape[1]
-        Wn = self._columns(W, self.neg_order, 0, self.n_neg)
-        Wq = self._columns(W, self.pos_order, self.n_neg, n)
-        Cn = np.cumsum(Wn, axis=1)  # exact: integer counts below 2**24 (float32) or 2**53
+        if W8 is not None:
+            Cn = np.cumsum(self._columns(W8, self.neg_order, 0, self.n_neg), axis=1,
+                           dtype=np.int64 if n >= 2**31 else np.int32)
+            Wq = W[:, self.n_neg:] if self.layout else \
+                self._columns(W8, self.pos_order, self.n_neg, n).astype(W.dtype)
+        else:
+            Cn = np.cumsum(self._columns(W, self.neg_order, 0, self.n_neg), axis=1)
+            Wq = self._columns(W, self.pos_order, self.n_neg, n)
         idx, some = self.lt
         below = np.take(Cn, idx, axis=1)
         below *= some
-        if self.le is not None:
+        if self.le is not None:  # ties count half: (below + up to and including) / 2
             idx_le, some_le = self.le
             upto = np.take(Cn, idx_le, axis=1)
             upto *= some_le
             below += upto
-            below *= 0.5
-        num = np.einsum("ij,ij->i", Wq, below, dtype=np.float64)
+        exact = np.float32 if n < 2**23 else np.float64  # integers, exact in the mantissa
+        num = np.einsum("ij,ij->i", Wq, below.astype(exact, copy=False), dtype=np.float64)
+        if self.le is not None:
+            num *= 0.5
         neg_total = (Cn[:, -1].astype(np.float64) if self.n_neg else
                      np.zeros(len(W), dtype=np.float64))
         den = (total - neg_total) * neg_total
@@ -251,7 +258,8 @@ class _ModelStats:
         return out
 
     def metrics(self, W: np.ndarray, total: np.ndarray | None = None,
-                counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                counts: np.ndarray | None = None,
+                W8: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """One value per resample (row of W) for each metric. ``total`` (rows drawn per
         resample) and ``counts`` (``W @ self.onehot``) may be passed in when already known."""
         # rows drawn per resample: n for the multinomial scheme, about n for the Poisson one
@@ -312,7 +320,7 @@ class _ModelStats:
                 out[name] = _wmean(W, self.brier, n)
             elif name in ("roc_auc", "average_precision"):
                 classes = [1] if k == 2 else list(range(k))
-                per = [self.auc(c)(W, n) if name == "roc_auc"
+                per = [self.auc(c)(W, n, W8) if name == "roc_auc"
                        else self.ranking(c).average_precision(W) for c in classes]
                 out[name] = per[0] if k == 2 else np.mean(per, axis=0)
         return out
@@ -336,23 +344,24 @@ def _draw(rng: np.random.Generator, method: str, n: int, n_boot: int, chunk: int
         size = min(chunk, n_boot - done)
         if method == "poisson":
             u = np.frombuffer(rng.bytes(2 * size * n), dtype=np.uint16).reshape(size, n)
-            W = _POISSON_TABLE[u]  # uint8 counts, Poisson(1) to 1/65536
+            W = np.take(_POISSON_TABLE, u)  # uint8 counts, Poisson(1) to 1/65536
         else:
             idx: np.ndarray = rng.integers(0, n, size=(size, n), dtype=itype)
             idx += (np.arange(size, dtype=itype) * n)[:, None]  # type: ignore[arg-type,unused-ignore]
             W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
             del idx
+        W8 = W if W.dtype == np.uint8 else (W.astype(np.uint8) if W.max() < 256 else None)
         W = W.astype(wdtype)
         total = W.sum(axis=1, dtype=np.float64)
         if joint is not None:  # both confusion matrices from one pass over W
             matrix, cells, n_cells = joint
             counts = np.zeros((len(W), n_cells), dtype=W.dtype)
             counts[:, cells] = (matrix @ W.T).T
-            a = cand.metrics(W, total, counts[:, :width])
-            b = champ.metrics(W, total, counts[:, width:])
+            a = cand.metrics(W, total, counts[:, :width], W8)
+            b = champ.metrics(W, total, counts[:, width:], W8)
         else:
-            a = cand.metrics(W, total)
-            b = champ.metrics(W, total)
+            a = cand.metrics(W, total, None, W8)
+            b = champ.metrics(W, total, None, W8)
         for name in names:
             if name in a and name in b:
                 deltas[name].append(a[name] - b[name])

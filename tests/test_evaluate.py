@@ -311,6 +311,8 @@ def test_bootstrap_binary_metrics_equal_sklearn_on_a_resample(presorted: bool, t
                         layout=presorted)
     idx, w = _resample(n, 3)
     got = stats.metrics(w)
+    as_bytes = stats.metrics(w, W8=w.astype(np.uint8))  # the integer path of roc_auc
+    assert as_bytes["roc_auc"][0] == pytest.approx(got["roc_auc"][0], rel=1e-9)
     yt, yp, pp = y[idx], pred[idx], proba[idx]
     ref = {"accuracy": skm.accuracy_score(yt, yp), "precision": skm.precision_score(yt, yp),
            "recall": skm.recall_score(yt, yp), "f1": skm.f1_score(yt, yp),
