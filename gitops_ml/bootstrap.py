@@ -122,8 +122,8 @@ class _AUC:
             upto = np.take(Cn, idx_le, axis=1)
             upto *= some_le
             below += upto
-        exact = np.float32 if n < 2**23 else np.float64  # integers, exact in the mantissa
-        num = np.einsum("ij,ij->i", Wq, below.astype(exact, copy=False), dtype=np.float64)
+        # integers, exact in float64; einsum on one dtype is ~5x faster than a casting one
+        num = np.einsum("ij,ij->i", Wq.astype(np.float64), below.astype(np.float64))
         if self.le is not None:
             num *= 0.5
         neg_total = (Cn[:, -1].astype(np.float64) if self.n_neg else
