@@ -352,14 +352,16 @@ def _draw(rng: np.random.Generator, method: str, n: int, n_boot: int, chunk: int
             del idx
         W8 = W if W.dtype == np.uint8 else (W.astype(np.uint8) if W.max() < 256 else None)
         W = W.astype(wdtype)
-        total = W.sum(axis=1, dtype=np.float64)
         if joint is not None:  # both confusion matrices from one pass over W
             matrix, cells, n_cells = joint
             counts = np.zeros((len(W), n_cells), dtype=W.dtype)
             counts[:, cells] = (matrix @ W.T).T
+            # every row is in exactly one cell of the candidate's matrix
+            total = counts[:, :width].sum(axis=1, dtype=np.float64)
             a = cand.metrics(W, total, counts[:, :width], W8)
             b = champ.metrics(W, total, counts[:, width:], W8)
         else:
+            total = W.sum(axis=1, dtype=np.float64)
             a = cand.metrics(W, total, None, W8)
             b = champ.metrics(W, total, None, W8)
         for name in names:
