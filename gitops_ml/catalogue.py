@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +67,7 @@ def _public_path(cls: type) -> str | None:
 
 def build() -> dict[str, Any]:
     """Import scikit-learn and describe every public estimator. Slow (seconds): run once."""
+    import inspect
     import warnings
 
     from sklearn.utils import all_estimators
@@ -135,6 +134,8 @@ def load(*, build_if_missing: bool = True) -> Catalogue | None:
         return None
     data = build()
     try:
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:

@@ -29,7 +29,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -362,6 +361,7 @@ def known_hashes(config: ProjectConfig, path: Path,
 
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # lazily: not on the validate path
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -497,6 +497,7 @@ def download(config: ProjectConfig, pointer: DataPointer,
     only when the sha256 matches. Nothing is left behind on any failure."""
     blobs = cache_root(config) / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
+    import tempfile  # lazily: not on the validate path
     fd, tmp_name = tempfile.mkstemp(dir=blobs, prefix=".incoming-")
     tmp = Path(tmp_name)
     try:
@@ -670,6 +671,7 @@ def upload(path: Path, uri: str, progress: Progress | None = None) -> str:
         if _scheme(uri) in LOCAL_SCHEMES:
             dest = Path(_file_uri_path(uri)) if _scheme(uri) == "file" else Path(uri)
             dest.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile  # lazily: not on the validate path
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
             stack.callback(lambda: Path(tmp).unlink(missing_ok=True))
             out: Any = stack.enter_context(os.fdopen(fd, "wb"))

@@ -55,35 +55,31 @@ def verify_ref(repo: str | Path, ref: str) -> str:
     return proc.stdout.strip()
 
 
-def changed_files(repo: str | Path, base: str) -> tuple[str, list[str]]:
+def changed_files(repo: str | Path, base: str) -> list[str]:
     """Files changed since the merge base of ``base`` and HEAD, in the working tree too
-    (uncommitted and untracked files count). Returns (base commit, repo-relative paths).
+    (uncommitted and untracked files count), relative to ``repo`` and limited to it.
 
-    Three git calls whatever the history's length: start-up time is plan's whole cost.
+    Two git calls whatever the history's length: start-up is plan's whole cost.
     """
-    proc = run_git(repo, "rev-parse", "--show-toplevel", "--verify", "-q", f"{base}^{{commit}}",
-                   check=False)
-    lines = proc.stdout.split("\n")
-    if proc.returncode != 0 or len(lines) < 2 or not lines[1]:
-        if not lines[0]:
-            raise GitError(f"{repo} is not a git repository",
-                           hint="plan --base compares git revisions; run it inside the repo")
-        raise GitError(f"unknown git revision '{base}'",
-                       hint="fetch it first (in Actions: actions/checkout with fetch-depth: 0)")
-    top, base_sha = lines[0], lines[1]
-    diff_args = ["diff", "--name-only", "--no-renames", "-z"]
-    diff = run_git(repo, *diff_args, "--merge-base", base_sha, "--", check=False)
-    if diff.returncode != 0:  # no merge base (unrelated histories): compare with base itself
-        diff = run_git(repo, *diff_args, base_sha, "--")
+    diff_args = ["diff", "--name-only", "--no-renames", "--relative", "-z"]
+    diff = run_git(repo, *diff_args, "--merge-base", base, "--", check=False)
+    if diff.returncode != 0:
+        _diagnose_base(repo, base)
+        # no merge base (unrelated histories): compare with base itself
+        diff = run_git(repo, *diff_args, base, "--")
     untracked = run_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
     files = {p for p in diff.stdout.split("\0") if p}
     files.update(p for p in untracked.stdout.split("\0") if p)
-    return base_sha, sorted(_relative_to(Path(top), Path(repo).resolve(), files))
+    return sorted(files)
 
 
-def _relative_to(top: Path, root: Path, files: set[str]) -> list[str]:
-    """git names paths from the top of the work tree; the project root may be below it."""
-    if top.resolve() == root:
-        return list(files)
-    prefix = root.relative_to(top.resolve()).as_posix() + "/"
-    return [f[len(prefix):] for f in files if f.startswith(prefix)]
+def _diagnose_base(repo: str | Path, base: str) -> None:
+    """Turn a failed diff into the error a user can act on."""
+    proc = run_git(repo, "rev-parse", "--verify", "-q", f"{base}^{{commit}}", check=False)
+    if proc.returncode == 0:
+        return
+    if not is_repo(repo):
+        raise GitError(f"{repo} is not a git repository",
+                       hint="plan --base compares git revisions; run it inside the repo")
+    raise GitError(f"unknown git revision '{base}'",
+                   hint="fetch it first (in Actions: actions/checkout with fetch-depth: 0)")

@@ -24,7 +24,6 @@ class AffectedModel:
 @dataclass(frozen=True)
 class PlanResult:
     base: str | None
-    base_commit: str | None
     changed_files: int
     models: tuple[AffectedModel, ...]
 
@@ -55,9 +54,9 @@ def plan(root: str | None = None, base: str | None = None) -> PlanResult:
     config = spec.load_config(root)
     models = spec.load_specs(config)
     if base is None:
-        return PlanResult(None, None, 0, tuple(
+        return PlanResult(None, 0, tuple(
             AffectedModel(m.name, m.file, ("no --base: every model",)) for m in models))
-    base_sha, changed = gitutil.changed_files(config.root, base)
+    changed = gitutil.changed_files(config.root, base)
     changed_set = set(changed)
     affected = []
     for model in models:
@@ -72,4 +71,4 @@ def plan(root: str | None = None, base: str | None = None) -> PlanResult:
             reasons.append(f"file in its folder changed ({in_folder[0]}{more})")
         if reasons:
             affected.append(AffectedModel(model.name, model.file, tuple(reasons)))
-    return PlanResult(base, base_sha, len(changed), tuple(affected))
+    return PlanResult(base, len(changed), tuple(affected))

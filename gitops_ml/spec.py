@@ -49,8 +49,10 @@ CHECK_GATES = ("data_checks", "schema", "missing_columns", "new_categories", "em
 
 
 # --- project config ------------------------------------------------------------------------
+# The models below are frozen, compared by identity (eq=False): nothing compares specs by value,
+# and every generated method is an exec() on the start-up path of validate and plan.
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProjectConfig:
     """gitops-ml project configuration, at the repository root."""
 
@@ -101,7 +103,7 @@ class InlinePointer:
 PointerRef = str | InlinePointer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
     """How to split the training data when there is no test pointer."""
 
@@ -110,7 +112,7 @@ class Split:
     stratify: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataSpec:
     """The model's data, as pointers."""
 
@@ -121,7 +123,7 @@ class DataSpec:
     split: Split = field(default_factory=Split)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Features:
     numeric: tuple[str, ...] = field(default_factory=tuple)
     categorical: tuple[str, ...] = field(default_factory=tuple)
@@ -145,7 +147,7 @@ class Features:
                 seen[name] = kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Estimator:
     """A scikit-learn estimator by class path, or a factory that builds a whole pipeline."""
 
@@ -165,7 +167,7 @@ class Estimator:
             raise doc.error((*path, "params"), "'params' goes with 'class', not 'factory'")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Gate:
     """A quality gate. Exactly one of metric, drift, fairness, check."""
 
@@ -233,7 +235,7 @@ class Gate:
                             or "allowed: " + ", ".join(allowed[kind]))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ColumnContract:
     """What a column must look like (a data contract)."""
 
@@ -245,14 +247,14 @@ class ColumnContract:
     unique: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DriftColumn:
     method: Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
                     "hellinger"] | None = None
     threshold: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DriftSettings:
     """Drift detection settings. Defaults reproduce Evidently's DataDriftPreset."""
 
@@ -266,7 +268,7 @@ class DriftSettings:
     report_sample_rows: int = field(default=50_000, metadata={"ge": 1})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evaluation:
     bootstrap: int = field(default=1000, metadata={"ge": 0,
                            "doc": "Paired bootstrap resamples for metric deltas (0: none)."})
@@ -274,13 +276,13 @@ class Evaluation:
     confidence: float = field(default=0.95, metadata={"gt": 0, "lt": 1})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Promotion:
     stage: str = field(default="production", metadata={"pattern": NAME_PATTERN})
     bump: Literal["major", "minor", "patch"] = "minor"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelSpec:
     """A model: its data, features, estimator, metrics and quality gates."""
 

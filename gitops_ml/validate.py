@@ -3,7 +3,6 @@ fitting anything, and without importing scikit-learn when its catalogue answers.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import inspect
 from dataclasses import dataclass, field
@@ -213,6 +212,8 @@ def _import_estimator(path: str, doc: Document) -> catalogue.EstimatorInfo:
 
 
 def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
+    import ast
+
     file, _, func = factory.rpartition(":")
     where = ("estimator", "factory")
     path = config.resolve(file)

@@ -98,6 +98,27 @@ def _convert(
             marks[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
             items.append(_convert(item, loader, child, marks, file))
         return items
+    return _scalar(node, loader)
+
+
+_STR, _INT, _FLOAT, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "null"))
+
+
+def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    """The common scalars without PyYAML's constructor machinery (specs are mostly
+    strings); anything unusual (0x1F, 1_000, .inf, yes/no, dates) goes through it."""
+    tag, value = node.tag, node.value
+    if tag == _STR:
+        return value
+    if tag == _INT and value.lstrip("-+").isdigit() and not value.lstrip("-+").startswith("0"):
+        return int(value)
+    if tag == _NULL:
+        return None
+    if tag == _FLOAT and value[:1] != "." and "_" not in value:
+        try:
+            return float(value)
+        except ValueError:
+            pass
     return loader.construct_object(node, deep=True)
 
 

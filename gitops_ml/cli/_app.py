@@ -25,12 +25,14 @@ ENVELOPE_VERSION = 1
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclasses.dataclass
 class State:
-    output: str = "text"
-    traceback: bool = False
-    repo: str | None = None
-    command: str = ""
+    """Options that apply to the whole invocation (set by eager option callbacks)."""
+
+    def __init__(self, *, traceback: bool = False) -> None:
+        self.output = "text"
+        self.traceback = traceback
+        self.repo: str | None = None
+        self.command = ""
 
 
 _state = State()
