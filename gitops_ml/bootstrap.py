@@ -22,13 +22,16 @@ intervals agree with the multinomial ones for all but tiny n. ``auto`` uses the 
 scheme up to ``MULTINOMIAL_MAX_DRAWS`` row draws in all (20M: e.g. 1,000 resamples of 20k
 rows) and the Poisson one beyond. Metrics are normalised by each resample's own row count.
 
-Resamples are drawn in chunks so memory stays bounded (about ``CHUNK_ELEMENTS`` counts at a
-time), from one seeded generator: the same seed gives the same intervals.
+Resamples are drawn in chunks so memory stays bounded (about ``CHUNK_ELEMENTS`` counts per
+chunk, one chunk per core at a time); each chunk has its own generator spawned from the seed,
+so the same seed gives the same intervals.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -333,41 +336,41 @@ class Interval:
     high: float | None
 
 
-def _draw(rng: np.random.Generator, method: str, n: int, n_boot: int, chunk: int,
-          wdtype: type, itype: type, cand: _ModelStats, champ: _ModelStats,
-          joint: tuple[np.ndarray, np.ndarray, int] | None, width: int,
-          names: tuple[str, ...],
-          deltas: dict[str, list[np.ndarray]]) -> None:
-    """Draw the resamples chunk by chunk and collect the per-resample deltas."""
-    done = 0
-    while done < n_boot:
-        size = min(chunk, n_boot - done)
-        if method == "poisson":
-            u = np.frombuffer(rng.bytes(2 * size * n), dtype=np.uint16).reshape(size, n)
-            W = np.take(_POISSON_TABLE, u)  # uint8 counts, Poisson(1) to 1/65536
-        else:
-            idx: np.ndarray = rng.integers(0, n, size=(size, n), dtype=itype)
-            idx += (np.arange(size, dtype=itype) * n)[:, None]  # type: ignore[arg-type,unused-ignore]
-            W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
-            del idx
-        W8 = W if W.dtype == np.uint8 else (W.astype(np.uint8) if W.max() < 256 else None)
-        W = W.astype(wdtype)
-        if joint is not None:  # both confusion matrices from one pass over W
-            matrix, cells, n_cells = joint
-            counts = np.zeros((len(W), n_cells), dtype=W.dtype)
-            counts[:, cells] = (matrix @ W.T).T
-            # every row is in exactly one cell of the candidate's matrix
-            total = counts[:, :width].sum(axis=1, dtype=np.float64)
-            a = cand.metrics(W, total, counts[:, :width], W8)
-            b = champ.metrics(W, total, counts[:, width:], W8)
-        else:
-            total = W.sum(axis=1, dtype=np.float64)
-            a = cand.metrics(W, total, None, W8)
-            b = champ.metrics(W, total, None, W8)
-        for name in names:
-            if name in a and name in b:
-                deltas[name].append(a[name] - b[name])
-        done += size
+def _chunk_deltas(rng: np.random.Generator, method: str, n: int, size: int, wdtype: type,
+                  itype: type, cand: _ModelStats, champ: _ModelStats,
+                  joint: tuple[np.ndarray, np.ndarray, int] | None, width: int,
+                  names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Draw ``size`` resamples and return their per-resample deltas."""
+    if method == "poisson":
+        u = np.frombuffer(rng.bytes(2 * size * n), dtype=np.uint16).reshape(size, n)
+        W = np.take(_POISSON_TABLE, u)  # uint8 counts, Poisson(1) to 1/65536
+    else:
+        idx: np.ndarray = rng.integers(0, n, size=(size, n), dtype=itype)
+        idx += (np.arange(size, dtype=itype) * n)[:, None]  # type: ignore[arg-type,unused-ignore]
+        W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
+        del idx
+    W8 = W if W.dtype == np.uint8 else (W.astype(np.uint8) if W.max() < 256 else None)
+    W = W.astype(wdtype)
+    if joint is not None:  # both confusion matrices from one pass over W
+        matrix, cells, n_cells = joint
+        counts = np.zeros((len(W), n_cells), dtype=W.dtype)
+        counts[:, cells] = (matrix @ W.T).T
+        # every row is in exactly one cell of the candidate's matrix
+        total = counts[:, :width].sum(axis=1, dtype=np.float64)
+        a = cand.metrics(W, total, counts[:, :width], W8)
+        b = champ.metrics(W, total, counts[:, width:], W8)
+    else:
+        total = W.sum(axis=1, dtype=np.float64)
+        a = cand.metrics(W, total, None, W8)
+        b = champ.metrics(W, total, None, W8)
+    return {name: a[name] - b[name] for name in names if name in a and name in b}
+
+
+def _workers() -> int:
+    """Chunks run on threads: numpy's generators, take, bincount, cumsum and single-threaded
+    BLAS release the GIL, so chunks proceed on every core at once."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else (os.cpu_count() or 1)))
 
 
 def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion: Predictions,
@@ -397,13 +400,11 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
         layout = True
     cand = _ModelStats(task, y, candidate, n_classes, names, layout=layout)
     champ = _ModelStats(task, y, champion, n_classes, names)
-    rng = np.random.default_rng(seed)
     if method == "auto":
         method = "multinomial" if n * n_boot <= MULTINOMIAL_MAX_DRAWS else "poisson"
     chunk = max(1, min(n_boot, chunk_elements // max(n, 1)))
     wdtype = np.float32 if n < 2**24 else np.float64
     itype = np.int32 if chunk * n < 2**31 else np.int64
-    deltas: dict[str, list[np.ndarray]] = {name: [] for name in names}
     joint = None
     width = 0
     if task == "classification":
@@ -416,9 +417,23 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
     # Small products per chunk: BLAS threads only spin and fight (2x slower on 2 cores).
     from threadpoolctl import threadpool_limits
 
+    sizes = [min(chunk, n_boot - start) for start in range(0, n_boot, chunk)]
+    # One generator per chunk, spawned from the seed: the same seed gives the same intervals
+    # whatever order the threads finish in.
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+
+    def run(i: int) -> dict[str, np.ndarray]:
+        return _chunk_deltas(np.random.default_rng(seeds[i]), method, n, sizes[i], wdtype,
+                             itype, cand, champ, joint, width, names)
+
     with threadpool_limits(limits=1, user_api="blas"):
-        _draw(rng, method, n, n_boot, chunk, wdtype, itype, cand, champ, joint, width, names,
-              deltas)
+        workers = min(_workers(), len(sizes))
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(run, range(len(sizes))))
+        else:
+            results = [run(i) for i in range(len(sizes))]
+    deltas = {name: [r[name] for r in results if name in r] for name in names}
     alpha = (1.0 - confidence) / 2.0
     out: dict[str, Interval] = {}
     for name, parts in deltas.items():

@@ -467,6 +467,24 @@ def train(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
                           extra_columns=extra_columns)
 
 
+def check_contract_before_fit(spec: ModelSpec, train: pd.DataFrame, pointer: Any) -> None:
+    """The spec's data contract (``schema:``) must hold on the training data before anything is
+    fitted: a model trained on data that breaks its contract is not worth a review."""
+    if not spec.schema_:
+        return
+    from .datachecks import run_checks
+
+    failed = [c for c in run_checks(spec, train).failures if c.severity == "error"]
+    if failed:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        first = failed[0]
+        column = f"{first.column}: " if first.column else ""
+        raise DataCheckError(
+            f"{pointer.uri}: the training data breaks the data contract: {column}"
+            f"{first.message}{more}", location=_spec_loc(spec),
+            hint="fix the data, or the 'schema:' section of the spec")
+
+
 def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force: bool,
                    start: float, extra_columns: tuple[str, ...] = ()) -> TrainResult:
     spec = prep.spec
@@ -480,7 +498,9 @@ def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force
                 run_file=store.run_file_uri(prep.run_key, runs.RUN_FILE),
                 rows=_rows(record),
                 timings={"total_s": round(total, 4)}, record=record)
-    datasets = read_datasets(config, prep, extra_columns)
+    contract_columns = tuple(c for c in spec.schema_ if c not in extra_columns)
+    datasets = read_datasets(config, prep, (*extra_columns, *contract_columns))
+    check_contract_before_fit(spec, datasets.train, prep.pointers["train"])
     X = datasets.train[list(spec.features.model_inputs)]
     y = datasets.train[spec.target]
     if spec.task == "classification":

@@ -359,3 +359,20 @@ def test_cache_hit_reads_no_data_behind_a_pointer(make_repo) -> None:
     (repo / "data/bc.csv").unlink()  # the data is gone (not pulled on this machine)
     again = train(repo, "bc")
     assert again.reused and again.run_key == first.run_key
+
+
+def test_data_contract_is_checked_before_fitting(make_repo, gml) -> None:
+    """A spec's `schema:` contract must hold on the training data, or nothing is fitted."""
+    frame = _frame(region=["north", "south", "east", "mars"] * 10)
+    text = spec_text("m", numeric=["a", "b"], metrics=["roc_auc"]) + (
+        "schema:\n  region: {allowed: [north, south, east]}\n  a: {max_null_share: 0.0}\n")
+    repo = write_repo(make_repo, {"data/train.csv": frame}, {"m": text})
+    r = gml("-C", str(repo), "train", "m")
+    assert r.exit_code == ExitCode.DATA
+    line = _one_line(r)
+    assert "the training data breaks the data contract: region:" in line
+    assert "mars" in line
+    assert not list((repo / ".gitops-ml/store").rglob("run.json")), "nothing was trained"
+    (repo / "models/m/model.yaml").write_text(text.replace("east]", "east, mars]"))
+    ok = gml("-C", str(repo), "train", "m")
+    assert ok.exit_code == 0, ok
