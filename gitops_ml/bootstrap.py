@@ -23,8 +23,8 @@ scheme up to ``MULTINOMIAL_MAX_DRAWS`` row draws in all (20M: e.g. 1,000 resampl
 rows) and the Poisson one beyond. Metrics are normalised by each resample's own row count.
 
 Resamples are drawn in chunks so memory stays bounded (about ``CHUNK_ELEMENTS`` counts per
-chunk, one chunk per core at a time); each chunk has its own generator spawned from the seed,
-so the same seed gives the same intervals.
+chunk, one chunk per core at a time), with one generator per resample spawned from the seed:
+the same seed gives the same intervals whatever the chunking and the thread.
 """
 
 from __future__ import annotations
@@ -336,16 +336,22 @@ class Interval:
     high: float | None
 
 
-def _chunk_deltas(rng: np.random.Generator, method: str, n: int, size: int, wdtype: type,
+def _chunk_deltas(seeds: list[np.random.SeedSequence], method: str, n: int, wdtype: type,
                   itype: type, cand: _ModelStats, champ: _ModelStats,
                   joint: tuple[np.ndarray, np.ndarray, int] | None, width: int,
                   names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Draw ``size`` resamples and return their per-resample deltas."""
+    """Draw one resample per seed and return their per-resample deltas."""
+    size = len(seeds)
     if method == "poisson":
-        u = np.frombuffer(rng.bytes(2 * size * n), dtype=np.uint16).reshape(size, n)
+        u = np.empty((size, n), dtype=np.uint16)
+        for row, seq in zip(u, seeds, strict=True):
+            row[:] = np.frombuffer(np.random.default_rng(seq).bytes(2 * n), dtype=np.uint16)
         W = np.take(_POISSON_TABLE, u)  # uint8 counts, Poisson(1) to 1/65536
+        del u
     else:
-        idx: np.ndarray = rng.integers(0, n, size=(size, n), dtype=itype)
+        idx: np.ndarray = np.empty((size, n), dtype=itype)
+        for row, seq in zip(idx, seeds, strict=True):
+            row[:] = np.random.default_rng(seq).integers(0, n, size=n, dtype=itype)
         idx += (np.arange(size, dtype=itype) * n)[:, None]  # type: ignore[arg-type,unused-ignore]
         W = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
         del idx
@@ -417,22 +423,21 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
     # Small products per chunk: BLAS threads only spin and fight (2x slower on 2 cores).
     from threadpoolctl import threadpool_limits
 
-    sizes = [min(chunk, n_boot - start) for start in range(0, n_boot, chunk)]
-    # One generator per chunk, spawned from the seed: the same seed gives the same intervals
-    # whatever order the threads finish in.
-    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    # One generator per resample, spawned from the seed: the same seed gives the same intervals
+    # whatever the chunk size and whichever thread draws it.
+    seeds = np.random.SeedSequence(seed).spawn(n_boot)
+    chunks = [seeds[start:start + chunk] for start in range(0, n_boot, chunk)]
 
-    def run(i: int) -> dict[str, np.ndarray]:
-        return _chunk_deltas(np.random.default_rng(seeds[i]), method, n, sizes[i], wdtype,
-                             itype, cand, champ, joint, width, names)
+    def run(part: list[np.random.SeedSequence]) -> dict[str, np.ndarray]:
+        return _chunk_deltas(part, method, n, wdtype, itype, cand, champ, joint, width, names)
 
     with threadpool_limits(limits=1, user_api="blas"):
-        workers = min(_workers(), len(sizes))
+        workers = min(_workers(), len(chunks))
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(run, range(len(sizes))))
+                results = list(pool.map(run, chunks))
         else:
-            results = [run(i) for i in range(len(sizes))]
+            results = [run(part) for part in chunks]
     deltas = {name: [r[name] for r in results if name in r] for name in names}
     alpha = (1.0 - confidence) / 2.0
     out: dict[str, Interval] = {}
