@@ -50,6 +50,13 @@ EVIL_TITLE = "Tune C $(touch PWNED_TITLE) `touch PWNED_TICK` ${{ github.token }}
 EVIL_BRANCH = "tune-$(touch${IFS}PWNED_BRANCH)"
 
 
+def excerpt(log: str) -> str:
+    """What a failure message needs from an act log: the errors and failed steps, and the end."""
+    keep = [line for line in log.splitlines()
+            if "::error" in line or "Failure -" in line or "error:" in line]
+    return "\n".join(keep[-40:]) + "\n...\n" + excerpt(log)
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                           text=True).stdout.strip()
@@ -239,7 +246,7 @@ def run_pull_request(world: World) -> dict[str, Any]:
 
 def check_pull_request_workflow_reports_and_uploads(world: World, pr_run: dict[str, Any]) -> None:
     log = pr_run["log"]
-    assert pr_run["proc"].returncode == 0, log[-6000:]
+    assert pr_run["proc"].returncode == 0, excerpt(log)
     assert "Job succeeded" in log
     bundle = world.artifacts / "gitops-ml-bundle-breast-cancer"
     metadata = json.loads((bundle / "metadata.json").read_text())
@@ -295,9 +302,9 @@ def check_comment_workflow_posts_the_sticky_comment(world: World, pr_run: dict[s
         proc = world.act("workflow_run", payload, "ml-comment.yml",
                          extra_env={"GITHUB_API_URL": gh.url})
         log = world.logs["workflow_run"]
-        assert proc.returncode == 0, log[-6000:]
+        assert proc.returncode == 0, excerpt(log)
         comments = gh.comments_on(REPOSITORY, PR)
-        assert len(comments) == 1, log[-4000:]
+        assert len(comments) == 1, excerpt(log)
         body = comments[0]["body"]
         assert "breast-cancer" in body and "roc_auc" in body
         assert "gitops-ml" in body
@@ -321,9 +328,9 @@ def check_promote_workflow_tags_the_exact_artifact(world: World, pr_run: dict[st
     assert not (world.consumer / ".gitops-ml" / "store" / "runs" / record["run_key"]).exists()
     proc = world.act("pull_request", payload, "ml-promote.yml", name="promote")
     log = world.logs["promote"]
-    assert proc.returncode == 0, log[-6000:]
+    assert proc.returncode == 0, excerpt(log)
     tags = git(world.origin, "tag", "-l")
-    assert any(t.startswith("breast-cancer@v") for t in tags.split()), log[-4000:]
+    assert any(t.startswith("breast-cancer@v") for t in tags.split()), excerpt(log)
     assert any(t.startswith("breast-cancer#production#") for t in tags.split()), tags
     version_tag = next(t for t in tags.split() if t.startswith("breast-cancer@v"))
     message = git(world.origin, "tag", "-l", "--format=%(contents)", version_tag)
@@ -381,10 +388,10 @@ def test_monitor_workflow_opens_the_drift_issue(world: World) -> None:
         proc = world.act("schedule", payload, "ml-monitor.yml",
                          extra_env={"GITHUB_API_URL": gh.url})
         log = world.logs["schedule"]
-        assert proc.returncode == 0, log[-6000:]  # drift found is not a failure by default
+        assert proc.returncode == 0, excerpt(log)  # drift found is not a failure by default
         issues = list(gh.repos[REPOSITORY].issues.values())
-    assert "::set-output:: drift-found=true" in log, log[-4000:]
-    assert len(issues) == 1, log[-4000:]
+    assert "::set-output:: drift-found=true" in log, excerpt(log)
+    assert len(issues) == 1, excerpt(log)
     issue = issues[0]
     assert issue["state"] == "open"
     assert "breast-cancer" in issue["title"]
@@ -403,8 +410,8 @@ def test_a_failed_gate_fails_the_check_but_still_reports(world: World) -> None:
         proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml",
                          name="failing")
     log = world.logs["failing"]
-    assert proc.returncode != 0, log[-4000:]
-    assert "::error title=gitops-ml::breast-cancer: evaluate exited 5" in log, log[-4000:]
+    assert proc.returncode != 0, excerpt(log)
+    assert "::error title=gitops-ml::breast-cancer: evaluate exited 5" in log, excerpt(log)
     metadata = json.loads(
         (world.artifacts / "gitops-ml-bundle-breast-cancer" / "metadata.json").read_text())
     assert metadata["gate_outcome"] == "failed"
