@@ -140,7 +140,7 @@ def _training_data(config: ProjectConfig, spec: ModelSpec
     from . import train
 
     prep = train.prepare(config, spec)
-    sets = train.read_datasets(config, prep)
+    sets = train.read_datasets(config, prep, tuple(spec.schema_))
     tr, te = prep.pointers["train"], prep.pointers.get("test")
     ref = DataRef(tr.uri, prep.local["train"].sha256, len(sets.train))
     if te is not None:
@@ -192,7 +192,9 @@ def run_drift(config: ProjectConfig, spec: ModelSpec, *, reference: Any = None,
     """Drift of the current data against the reference for a model, with data checks, gates,
     optionally prediction drift and the Evidently HTML report; writes drift.json to ``out``
     and (when the model's run is known) into the store beside the run."""
-    columns = list(dict.fromkeys((*spec.features.model_inputs, spec.target)))
+    # everything the checks look at: features, target, sensitive attributes, contract columns
+    columns = list(dict.fromkeys((*spec.features.model_inputs, spec.target,
+                                  *spec.features.sensitive, *spec.schema_)))
     run_key = None
     reference_is_training = reference is None
     if reference is None or current is None:

@@ -439,3 +439,24 @@ def test_monitor_takes_the_reference_of_the_production_version(project, gml) -> 
     assert result["drift"]["reference"]["rows"] == 120
     alcohol = result["drift"]["columns"][0]
     assert alcohol["column"] == "alcohol" and alcohol["drifted"] is True
+
+
+def test_current_data_keeps_sensitive_and_contract_columns(project, gml) -> None:
+    """data.current with a sensitive attribute and a contract column: both are read from the
+    current data too (the checks need them), for drift and for monitor."""
+    df = project.frame.assign(site=np.where(project.frame.index % 3 == 0, "a", "b"),
+                              batch=project.frame.index % 4)
+    write(project, "train.csv", df.iloc[:120])
+    write(project, "test.csv", df.iloc[120:])
+    write(project, "live.csv", df.iloc[120:])
+    spec = SPEC.replace("  test: data/test.csv\n", "  test: data/test.csv\n  current: "
+                        "data/live.csv\n").replace("  categorical: [grade]\n",
+                                                   "  categorical: [grade]\n  sensitive: [site]\n")
+    (project / "models/wine/model.yaml").write_text(spec + "schema:\n  batch: {min: 0, max: 3}\n")
+    result = gml("-C", str(project), "drift", "wine", "-o", "json")
+    assert result.exit_code == 0, result
+    payload = result.json()["result"]
+    assert payload["checks"]["passed"] is True, payload["checks"]
+    monitor = gml("-C", str(project), "monitor", "wine", "--current", "data/live.csv",
+                  "--reference", "data/train.csv")
+    assert monitor.exit_code in (0, ExitCode.DRIFT_FOUND), monitor
