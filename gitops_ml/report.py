@@ -250,21 +250,21 @@ def _run_key_of(config: ProjectConfig, model: str) -> str:
 # --- the view: plain data the templates lay out ----------------------------------------------
 
 def _all_gates(inputs: ReportInputs) -> list[dict[str, Any]]:
-    gates: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    """The gates of evaluation.json and drift.json, once each. evaluate skips drift and check
+    gates ("evaluated by drift"); drift.json's verdict on the same gate replaces the skip."""
+    gates: dict[str, dict[str, Any]] = {}
     for rec in (inputs.evaluation, inputs.drift):
         for g in (rec or {}).get("gates") or []:
             if not isinstance(g, dict):
                 continue
             key = json.dumps([g.get("gate"), g.get("kind"), g.get("subject")], default=str)
-            if key in seen:
+            if key in gates and not (gates[key]["skipped"] and not g.get("skipped")):
                 continue
-            seen.add(key)
-            gates.append({"gate": g.get("gate"), "kind": g.get("kind"),
+            gates[key] = {"gate": g.get("gate"), "kind": g.get("kind"),
                           "subject": g.get("subject"), "value": g.get("value"),
                           "threshold": g.get("threshold"), "passed": bool(g.get("passed")),
-                          "skipped": bool(g.get("skipped")), "note": g.get("note")})
-    return gates
+                          "skipped": bool(g.get("skipped")), "note": g.get("note")}
+    return list(gates.values())
 
 
 def _gate_label(g: Mapping[str, Any]) -> str:

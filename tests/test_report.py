@@ -328,3 +328,19 @@ def test_comment_fits_whatever_the_records_hold() -> None:
     assert len(md) <= rep.COMMENT_LIMIT
     assert md.startswith("<!-- gitops-ml:model=churn -->\n<!-- gitops-ml:gates=failed -->")
     assert "## ❌ churn:" in md
+
+
+def test_drift_verdict_replaces_evaluates_skip_of_the_same_gate() -> None:
+    """evaluate skips drift gates ("evaluated by drift"); drift.json's verdict counts."""
+    gate = {"gate": "share_of_drifted_columns ≤ 0.5", "kind": "drift",
+            "subject": "share_of_drifted_columns", "threshold": {"max": 0.5}}
+    ev = fx.sample_evaluation(champion=False, failing=False)
+    ev["gates"] = [{**gate, "value": None, "passed": False, "skipped": True,
+                    "note": "evaluated by drift"}]
+    dr = fx.sample_drift(10, seed=3)
+    dr["gates"] = [{**gate, "value": 0.2, "passed": True, "skipped": False, "note": None}]
+    md = rep.render_markdown(inputs(evaluation=ev, drift=dr))
+    assert "evaluated by drift" not in md
+    assert "## ✅ churn: the gate passed" in md
+    dr["gates"][0].update(value=0.7, passed=False)
+    assert "## ❌ churn: 1 of 1 gate failed" in rep.render_markdown(inputs(evaluation=ev, drift=dr))
