@@ -24,6 +24,8 @@ CATALOGUE_FORMAT = 1
 
 @dataclass(frozen=True)
 class EstimatorInfo:
+    """What validate needs to know of an estimator class."""
+
     path: str  # public import path, e.g. sklearn.linear_model.LogisticRegression
     params: tuple[str, ...]
     kind: str | None  # classifier | regressor | transformer | cluster | None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
 import json
 import os
@@ -128,6 +127,7 @@ def sha256_file(path: str | Path, progress: Progress | None = None) -> str:
 def hash_file(path: str | Path, algorithms: tuple[str, ...] = ("sha256",),
               progress: Progress | None = None) -> dict[str, str]:
     """Several digests of a file in one pass (hashlib releases the GIL on big updates)."""
+    import hashlib  # lazily: loading OpenSSL is not free on validate's path
     hashers = [hashlib.new(a) for a in algorithms]
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -333,6 +333,7 @@ def _stat_key(path: Path) -> tuple[int, int, int]:
 
 
 def _stat_file(config: ProjectConfig, path: Path) -> Path:
+    import hashlib  # lazily: loading OpenSSL is not free on validate's path
     key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()
     return cache_root(config) / "stat" / key[:2] / key[2:]
 
@@ -501,6 +502,7 @@ def download(config: ProjectConfig, pointer: DataPointer,
     fd, tmp_name = tempfile.mkstemp(dir=blobs, prefix=".incoming-")
     tmp = Path(tmp_name)
     try:
+        import hashlib  # lazily: loading OpenSSL is not free on validate's path
         h = hashlib.sha256()
         size = 0
         with os.fdopen(fd, "wb") as out, open_remote(pointer.uri, "rb", pointer.size) as src:
@@ -660,6 +662,7 @@ def _transfer_error(exc: BaseException, uri: str) -> DataError:
 def upload(path: Path, uri: str, progress: Progress | None = None) -> str:
     """Copy a local file to ``uri`` (a path, ``file://`` or an fsspec URI), returning its
     sha256 computed in the same pass."""
+    import hashlib  # lazily: loading OpenSSL is not free on validate's path
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)

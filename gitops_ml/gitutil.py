@@ -62,15 +62,27 @@ def changed_files(repo: str | Path, base: str) -> list[str]:
     Two git calls whatever the history's length: start-up is plan's whole cost.
     """
     diff_args = ["diff", "--name-only", "--no-renames", "--relative", "-z"]
+    # both questions at once: each git process costs a few ms to start, plan's whole budget
+    untracked = _start_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
     diff = run_git(repo, *diff_args, "--merge-base", base, "--", check=False)
+    others, err = untracked.communicate(timeout=120)
+    if untracked.returncode != 0:
+        raise GitError(f"git ls-files failed: {err.strip() or untracked.returncode}")
     if diff.returncode != 0:
         _diagnose_base(repo, base)
         # no merge base (unrelated histories): compare with base itself
         diff = run_git(repo, *diff_args, base, "--")
-    untracked = run_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
     files = {p for p in diff.stdout.split("\0") if p}
-    files.update(p for p in untracked.stdout.split("\0") if p)
+    files.update(p for p in others.split("\0") if p)
     return sorted(files)
+
+
+def _start_git(repo: str | Path, *args: str) -> subprocess.Popen[str]:
+    try:
+        return subprocess.Popen(["git", "-C", str(repo), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
 
 
 def _diagnose_base(repo: str | Path, base: str) -> None:

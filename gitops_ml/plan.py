@@ -16,6 +16,8 @@ from .spec import InlinePointer, ModelSpec, ProjectConfig
 
 @dataclass(frozen=True)
 class AffectedModel:
+    """A model the change affects, and why."""
+
     name: str
     spec: str
     reasons: tuple[str, ...]
@@ -23,6 +25,8 @@ class AffectedModel:
 
 @dataclass(frozen=True)
 class PlanResult:
+    """The affected models since a base revision."""
+
     base: str | None
     changed_files: int
     models: tuple[AffectedModel, ...]

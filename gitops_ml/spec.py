@@ -125,6 +125,8 @@ class DataSpec:
 
 @dataclass(frozen=True, eq=False)
 class Features:
+    """Model inputs by kind, and the sensitive attributes sliced for bias."""
+
     numeric: tuple[str, ...] = field(default_factory=tuple)
     categorical: tuple[str, ...] = field(default_factory=tuple)
     sensitive: tuple[str, ...] = field(
@@ -249,6 +251,8 @@ class ColumnContract:
 
 @dataclass(frozen=True, eq=False)
 class DriftColumn:
+    """Per-column drift method and threshold (Evidently's names)."""
+
     method: Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
                     "hellinger"] | None = None
     threshold: float | None = None
@@ -270,6 +274,8 @@ class DriftSettings:
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
+    """How deltas against the champion get their confidence intervals."""
+
     bootstrap: int = field(default=1000, metadata={"ge": 0,
                            "doc": "Paired bootstrap resamples for metric deltas (0: none)."})
     seed: int = 0
@@ -278,6 +284,8 @@ class Evaluation:
 
 @dataclass(frozen=True, eq=False)
 class Promotion:
+    """The stage a merge promotes to, and the version bump."""
+
     stage: str = field(default="production", metadata={"pattern": NAME_PATTERN})
     bump: Literal["major", "minor", "patch"] = "minor"
 

@@ -15,8 +15,10 @@ from .spec import ModelSpec, ProjectConfig
 from .yamlio import Document
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem:
+    """One problem found, as the one line a user sees and its parts."""
+
     code: str
     message: str
     line_text: str  # the one line a user sees
@@ -32,16 +34,20 @@ class Problem:
                    loc.line if loc else None, loc.column if loc else None, err.key_path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelCheck:
+    """A model that passed, and which data headers were checked."""
+
     name: str
     spec: str
     estimator: str
     header_checked: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ValidationResult:
+    """Everything validate checked, and the problems found."""
+
     config: str
     models: tuple[ModelCheck, ...]
     pointers: tuple[str, ...]
