@@ -44,6 +44,7 @@ from .errors import (
     Location,
     TransferError,
 )
+from .fsutil import atomic_write
 from .spec import InlinePointer, ModelSpec, PointerRef, ProjectConfig
 
 if TYPE_CHECKING:
@@ -358,20 +359,6 @@ def known_hashes(config: ProjectConfig, path: Path,
             atomic_write(memo, json.dumps({"path": str(path.resolve()), "stat": stat,
                                             "hashes": hashes}).encode())
     return hashes
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile  # lazily: not on the validate path
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _mismatch(pointer: DataPointer, expected: str, actual: str, algo: str = "sha256",

@@ -15,9 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .fsutil import atomic_write
 
 TEMPLATES = ("classification", "regression")
 DEFAULT_OWNER_REPO = "gitops-ml/gitops-ml@v1"
@@ -213,18 +212,6 @@ def render_scaffold(template: str = "classification", *,
 
 # --- writing -------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-init-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_files(root: Path, files: dict[str, bytes], *, force: bool = False,
                 what: str = "init") -> tuple[list[str], list[str], list[str]]:
     """Write ``files`` under ``root``, all or nothing: (created, unchanged, overwritten)."""
@@ -248,7 +235,7 @@ def write_files(root: Path, files: dict[str, bytes], *, force: bool = False,
                                 f"different content in {root}: {shown}",
                                 hint="nothing was written; rerun with --force to overwrite")
     for rel in (*created, *conflicts):
-        _atomic_write(root / rel, files[rel])
+        atomic_write(root / rel, files[rel])
     return created, unchanged, conflicts
 
 

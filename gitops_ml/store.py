@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ArtifactError
+from .fsutil import atomic_write
 
 if TYPE_CHECKING:
     from .spec import ProjectConfig
@@ -69,19 +70,6 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _atomic_write_local(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 class _Backend(Protocol):
     """Where the store's files live: a local folder or an fsspec filesystem."""
 
@@ -111,7 +99,7 @@ class _FolderBackend:
         return self._p(rel).read_bytes()
 
     def write(self, rel: str, data: bytes) -> None:
-        _atomic_write_local(self._p(rel), data)
+        atomic_write(self._p(rel), data)
 
     def upload(self, rel: str, local: Path) -> None:
         target = self._p(rel)
