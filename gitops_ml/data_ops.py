@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 from . import data
 from .data import DataPointer, Progress
 from .errors import DataError, DataNotFoundError, GitopsMLError, HashMismatchError
+from .fsutil import atomic_write
 from .spec import ProjectConfig, find_spec, load_specs
 
 
@@ -137,7 +138,7 @@ def add(config: ProjectConfig, file: Path, *, to: str | None = None,
     except OSError:
         changed = True
     if changed:
-        data.atomic_write(pointer, text.encode())
+        atomic_write(pointer, text.encode())
     return AddResult(file=data.rel(config, file), pointer_file=data.rel(config, pointer),
                      uri=uri, sha256=sha256, size=size, format=fmt, pushed=pushed,
                      changed=changed)
