@@ -19,6 +19,7 @@ from typing import Any
 from . import registry
 from .errors import ArtifactError, GitopsMLError, RegistryError
 from .gitutil import git_out, run_git
+from .runs import merged_gates
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ def lineage(repo: str | Path, ref: str) -> Lineage:
                                             if c.get("drifted")]
     elif m.get("drift"):
         drift_summary = m["drift"]
+    gates = merged_gates(ev, drift) if ev else (m.get("gates") or [])
+    gates_passed = (all(g.get("passed") or g.get("skipped") for g in gates) if ev and gates
+                    else ev.get("gates_passed", m.get("gates_passed")))
     return Lineage(
         model=state.name, version=v.version, tag=v.tag, active=v.active, stages=v.stages,
         registered_at=v.created_at, registered_by=v.author,
@@ -156,8 +160,7 @@ def lineage(repo: str | Path, ref: str) -> Lineage:
         artifact=m.get("artifact") or run.get("artifact") or {}, run_key=run_key,
         data=run.get("data") or m.get("data") or {}, spec=spec,
         metrics=ev.get("metrics") or m.get("metrics") or {}, deltas=ev.get("deltas") or {},
-        gates=ev.get("gates") or m.get("gates") or [],
-        gates_passed=ev.get("gates_passed", m.get("gates_passed")), drift=drift_summary,
+        gates=gates, gates_passed=gates_passed, drift=drift_summary,
         bias=ev.get("fairness") or None, libraries=run.get("versions") or {},
         retrained=bool(m.get("retrained")), forced=bool(m.get("forced")),
         model_card=m.get("model_card"), notes=tuple(notes))

@@ -167,9 +167,13 @@ def _read_json(store: Store, run_key: str, name: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _failed_gates(evaluation: dict[str, Any]) -> list[str]:
-    return [str(g.get("gate") or g.get("subject"))
-            for g in evaluation.get("gates") or [] if not g.get("passed") and not g.get("skipped")]
+def _failed_gates(evaluation: dict[str, Any], drift: dict[str, Any] | None) -> list[str]:
+    """Failed gates of the run: evaluation.json's, with drift.json's verdicts on drift and
+    check gates (which evaluate leaves to drift)."""
+    from .runs import merged_gates
+
+    return [str(g.get("gate") or g.get("subject")) for g in merged_gates(evaluation, drift)
+            if not g.get("passed") and not g.get("skipped")]
 
 
 # --- the result ---------------------------------------------------------------------------
@@ -275,7 +279,7 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         forced = True
         notes.append("promoted without a recorded evaluation (--force)")
     else:
-        failed = _failed_gates(evaluation)
+        failed = _failed_gates(evaluation, drift)
         if failed or evaluation.get("gates_passed") is False:
             if not force:
                 raise PromotionRefused(

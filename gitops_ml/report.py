@@ -250,21 +250,13 @@ def _run_key_of(config: ProjectConfig, model: str) -> str:
 # --- the view: plain data the templates lay out ----------------------------------------------
 
 def _all_gates(inputs: ReportInputs) -> list[dict[str, Any]]:
-    """The gates of evaluation.json and drift.json, once each. evaluate skips drift and check
-    gates ("evaluated by drift"); drift.json's verdict on the same gate replaces the skip."""
-    gates: dict[str, dict[str, Any]] = {}
-    for rec in (inputs.evaluation, inputs.drift):
-        for g in (rec or {}).get("gates") or []:
-            if not isinstance(g, dict):
-                continue
-            key = json.dumps([g.get("gate"), g.get("kind"), g.get("subject")], default=str)
-            if key in gates and not (gates[key]["skipped"] and not g.get("skipped")):
-                continue
-            gates[key] = {"gate": g.get("gate"), "kind": g.get("kind"),
-                          "subject": g.get("subject"), "value": g.get("value"),
-                          "threshold": g.get("threshold"), "passed": bool(g.get("passed")),
-                          "skipped": bool(g.get("skipped")), "note": g.get("note")}
-    return list(gates.values())
+    from .runs import merged_gates
+
+    return [{"gate": g.get("gate"), "kind": g.get("kind"), "subject": g.get("subject"),
+             "value": g.get("value"), "threshold": g.get("threshold"),
+             "passed": bool(g.get("passed")), "skipped": bool(g.get("skipped")),
+             "note": g.get("note")}
+            for g in merged_gates(inputs.evaluation, inputs.drift)]
 
 
 def _gate_label(g: Mapping[str, Any]) -> str:

@@ -65,6 +65,23 @@ def compute_run_key(canonical_spec_hash: str, data_sha256: dict[str, str],
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def merged_gates(evaluation: dict[str, Any] | None,
+                 drift: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The gates of evaluation.json and drift.json, once each. evaluate skips drift and check
+    gates ("evaluated by drift"); drift.json's verdict on the same gate replaces the skip."""
+    gates: dict[str, dict[str, Any]] = {}
+    for record in (evaluation, drift):
+        for gate in (record or {}).get("gates") or []:
+            if not isinstance(gate, dict):
+                continue
+            key = json.dumps([gate.get("gate"), gate.get("kind"), gate.get("subject")],
+                             default=str)
+            if key in gates and not (gates[key].get("skipped") and not gate.get("skipped")):
+                continue
+            gates[key] = gate
+    return list(gates.values())
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -340,3 +340,21 @@ def test_artifacts_folder_holding_a_store_copy(project: Path, tmp_path: Path):
     git(project, "commit", "-q", "--allow-empty", "-m", "next merge")
     again = promote(load_config(project), "churn", artifacts=download)
     assert again.artifact_sha256 == sha and store.has(sha)
+
+
+def test_a_failed_drift_gate_is_refused_too(project: Path):
+    """evaluate leaves drift gates to drift; promote reads drift.json's verdict."""
+    key = train_and_evaluate(project)
+    store = Store.open(load_config(project))
+    gate = {"gate": "share_of_drifted_columns ≤ 0.3", "kind": "drift",
+            "subject": "share_of_drifted_columns", "threshold": {"max": 0.3}}
+    ev = json.loads(store.read_run_file(key, "evaluation.json"))
+    ev["gates"].append({**gate, "value": None, "passed": False, "skipped": True,
+                        "note": "evaluated by drift"})
+    store.write_run_file(key, "evaluation.json", json.dumps(ev).encode())
+    store.write_run_file(key, "drift.json", json.dumps(
+        {"schema_version": 1, "gates": [{**gate, "value": 0.6, "passed": False,
+                                         "skipped": False}]}).encode())
+    with pytest.raises(PromotionRefused, match=r"failed its gates: share_of_drifted_columns"):
+        promote(load_config(project), "churn")
+    assert git(project, "tag", "-l") == ""
