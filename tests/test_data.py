@@ -24,8 +24,7 @@ from gitops_ml.errors import (
     TransferError,
 )
 from gitops_ml.spec import InlinePointer
-
-CSV = "a,b,label\n1,x,0\n2,y,1\n3,x,0\n"
+from tests.test_data_servers import CSV, make_data_repo
 
 
 def sha(text: str | bytes) -> str:
@@ -38,11 +37,7 @@ def md5(text: str) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / "data").mkdir(parents=True)
-    (root / "gitops-ml.yaml").write_text("models: models/*/model.yaml\n")
-    (root / "data" / "train.csv").write_text(CSV)
-    return root
+    return make_data_repo(tmp_path)
 
 
 @pytest.fixture

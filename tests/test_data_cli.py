@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_data_servers import http_server, silent_server
+from tests.test_data_servers import CSV, http_server, make_data_repo, silent_server
 
-CSV = "a,b,label\n1,x,0\n2,y,1\n3,x,0\n"
 SPEC = ("name: {name}\ntask: classification\ndata:\n  train: {train}\ntarget: label\n"
         "features: {{numeric: [a], categorical: [b]}}\n"
         "estimator: {{class: sklearn.linear_model.LogisticRegression}}\n")
@@ -25,11 +24,7 @@ def sha(text: str) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / "data").mkdir(parents=True)
-    (root / "gitops-ml.yaml").write_text("models: models/*/model.yaml\n")
-    (root / "data" / "train.csv").write_text(CSV)
-    return root
+    return make_data_repo(tmp_path)
 
 
 @pytest.fixture

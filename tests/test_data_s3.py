@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_data_servers import make_bucket, moto_s3, s3_env
+from tests.test_data_servers import CSV, make_bucket, make_data_repo, moto_s3, s3_env
 
 pytest.importorskip("s3fs")
 
-CSV = "a,b,label\n1,x,0\n2,y,1\n3,x,0\n"
 
 
 def sha(text: str) -> str:
@@ -38,11 +37,7 @@ def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / "data").mkdir(parents=True)
-    (root / "gitops-ml.yaml").write_text("models: models/*/model.yaml\n")
-    (root / "data" / "train.csv").write_text(CSV)
-    return root
+    return make_data_repo(tmp_path)
 
 
 def blobs(repo: Path) -> list[Path]:

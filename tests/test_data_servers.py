@@ -91,3 +91,13 @@ def make_bucket(endpoint: str, name: str) -> None:
                  aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket=name)
 
 
+CSV = "a,b,label\n1,x,0\n2,y,1\n3,x,0\n"
+
+
+def make_data_repo(tmp_path: Path) -> Path:
+    """A project folder with a config and data/train.csv (not a git repo)."""
+    root = tmp_path / "repo"
+    (root / "data").mkdir(parents=True)
+    (root / "gitops-ml.yaml").write_text("models: models/*/model.yaml\n")
+    (root / "data" / "train.csv").write_text(CSV)
+    return root
