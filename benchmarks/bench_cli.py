@@ -110,7 +110,6 @@ def main(quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
-    from run import table
+    from common import print_table
 
-    print(table([{"area": "cli", **r} for r in main(quick="--quick" in sys.argv)]))
+    print_table("cli", main(quick="--quick" in sys.argv))

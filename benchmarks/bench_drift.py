@@ -258,13 +258,9 @@ def main(quick: bool = False) -> list[dict]:
 
 
 def _print(rows: list[dict]) -> None:
-    print("| figure | ours | anchor | ratio | budget | ok |\n|---|---|---|---|---|---|")
-    for r in rows:
-        def f(v: object) -> str:
-            return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
-        ok = "n/a" if r["ok"] is None else ("yes" if r["ok"] else "NO")
-        print(f"| {r['figure']} | {f(r['ours'])} {r['unit']} | {f(r['anchor'])} | "
-              f"{f(r['ratio'])} | {r['budget']} | {ok} |", flush=True)
+    from common import print_table
+
+    print_table("drift", rows)
 
 
 if __name__ == "__main__":

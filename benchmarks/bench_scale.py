@@ -135,13 +135,9 @@ def main(quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
+    from common import print_table
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 models instead of 20")
     args = parser.parse_args()
-    print("| figure | ours | anchor | ratio | budget | ok |\n|---|---|---|---|---|---|")
-    for row in main(quick=args.quick):
-        def f(v: object) -> str:
-            return f"{v:,.3g}" if isinstance(v, float) else ("" if v is None else str(v))
-        ok = {True: "yes", False: "NO", None: "n/a"}[row["ok"]]
-        print(f"| {row['figure']} | {f(row['ours'])} {row['unit']} | {f(row['anchor'])} | "
-              f"{f(row['ratio'])} | {row['budget']} | {ok} |", flush=True)
+    print_table("actions", main(quick=args.quick))

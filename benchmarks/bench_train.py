@@ -197,11 +197,9 @@ def main(quick: bool = False) -> list[dict]:
 
 
 def _print(rows: list[dict]) -> None:
-    print("| figure | ours | anchor | ratio | budget | ok |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['figure']} | {r['ours']:.3f} {r['unit']} | {r['anchor']:.3f} {r['unit']} "
-              f"| {r['ratio']:.3f} | {r['budget']} | {'yes' if r['ok'] else 'no'} |")
+    from common import print_table
+
+    print_table("train", rows)
 
 
 if __name__ == "__main__":

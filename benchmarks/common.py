@@ -45,3 +45,10 @@ def quiet_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"GITOPS_ML_NO_PROGRESS": "1", "GIT_CONFIG_NOSYSTEM": "1"}, **extra)
     return env
+
+
+def print_table(area: str, rows: list[dict]) -> None:
+    """Print rows as the runner's Markdown table (for a benchmark run on its own)."""
+    from run import table
+
+    print(table([{"area": area, **row} for row in rows]), flush=True)
