@@ -123,7 +123,7 @@ def worker(engine: str, ref_path: str, cur_path: str) -> dict:
         from evidently import Report
         from evidently.presets import DataDriftPreset
     else:
-        from gitops_ml import drift
+        from gitops_ml.drift import stats as drift
     if engine == "ours-columns":
         import pyarrow.parquet as pq
 

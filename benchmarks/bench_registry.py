@@ -137,8 +137,8 @@ def make_project(path: Path) -> Path:
     (path / "data" / "train.csv").write_text("tenure,charges,contract,churned\n" + rows)
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "initial"]):
         subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True)
-    code = ("import json,sys\nfrom gitops_ml.spec import load_config\n"
-            "from gitops_ml.train import train\nfrom gitops_ml.store import Store\n"
+    code = ("import json,sys\nfrom gitops_ml.project.spec import load_config\n"
+            "from gitops_ml.train import train\nfrom gitops_ml.runs.store import Store\n"
             "c=load_config(sys.argv[1]); r=train(c,'churn')\n"
             "Store.open(c).write_run_file(r.run_key,'evaluation.json',json.dumps("
             "{'schema_version':1,'metrics':{'roc_auc':0.9},'gates':[],'gates_passed':True}))")

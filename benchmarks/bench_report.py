@@ -38,7 +38,7 @@ REPO = "acme/models"
 
 
 def _inputs():
-    from gitops_ml.report import ReportInputs
+    from gitops_ml.report.view import ReportInputs
     from tests.report_fixtures import HEAD_SHA, sample_drift, sample_evaluation, sample_run
 
     names = [f"feature_{i:05d}_" + "long_name_" * 19 for i in range(N_FEATURES)]
@@ -64,7 +64,7 @@ NAIVE_TEMPLATE = """{% for c in columns %}
 
 
 def render_figures(repeat: int) -> list[dict]:
-    from gitops_ml import report as rep
+    from gitops_ml.report import view as rep
 
     inputs = _inputs()
     comment = rep.render_markdown(inputs)

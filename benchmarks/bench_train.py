@@ -163,7 +163,7 @@ def bench_bootstrap(n: int = 200_000, n_boot: int = 1000) -> list[dict]:
     import numpy as np
     from sklearn import metrics as m
 
-    from gitops_ml.bootstrap import Predictions, paired_bootstrap
+    from gitops_ml.evaluate.paired_bootstrap import Predictions, paired_bootstrap
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, n)

@@ -58,8 +58,8 @@ mermaid.run().then(() => {{
 
 
 def comment_markdown(work: Path) -> str:
-    from gitops_ml.report import ReportInputs, load_inputs, render_markdown
-    from gitops_ml.spec import load_config
+    from gitops_ml.project.spec import load_config
+    from gitops_ml.report.view import ReportInputs, load_inputs, render_markdown
     from tests.report_scenario import build
 
     repo = work / "repo"

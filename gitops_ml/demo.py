@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import gitutil, scaffold
-from .errors import ConfigError, GatesFailed, GitopsMLError
+from gitops_ml import scaffold
+from gitops_ml.errors import ConfigError, GatesFailed, GitopsMLError
+from gitops_ml.util import git as gitutil
 
 PR_BRANCH = "pr/tune-and-refresh"
 PR_TITLE = "Tune C and add a fresh batch of data"
@@ -260,7 +261,7 @@ def run_demo(directory: str | Path | None = None, *, template: str = "classifica
 
 
 def _config(repo: Path) -> Any:
-    from .spec import load_config
+    from gitops_ml.project.spec import load_config
 
     return load_config(repo)
 
@@ -301,7 +302,7 @@ def _train(runner: Runner, phase: str, repo: Path, model: str) -> None:
 
 def _evaluate(runner: Runner, phase: str, repo: Path, model: str) -> None:
     def body() -> tuple[str, str]:
-        evaluate = core("evaluate", "evaluate")
+        evaluate = core("evaluate.evaluation", "evaluate")
         return _gates_text(evaluate(_config(repo), model))
 
     runner.step(phase, "evaluate (against the champion, with the gates)",
@@ -311,7 +312,7 @@ def _evaluate(runner: Runner, phase: str, repo: Path, model: str) -> None:
 def _promote(runner: Runner, phase: str, repo: Path, model: str,
              promoted: dict[str, str] | None = None) -> None:
     def body() -> str:
-        promote = core("promote", "promote")
+        promote = core("promote.promotion", "promote")
         result = promote(_config(repo), model)
         if promoted is not None:
             promoted["run_key"] = result.run_key
@@ -337,7 +338,7 @@ def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sampl
                 branch)
 
     def validate() -> tuple[str, str]:
-        from .validate import validate as run_validate
+        from gitops_ml.project.validate import validate as run_validate
 
         result = run_validate(str(repo), (), check_data=True)
         lines = [f"{m.name}: {m.estimator}" for m in result.models]
@@ -347,7 +348,7 @@ def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sampl
     runner.step(phase, "validate", "gitops-ml validate", validate)
 
     def plan() -> str:
-        from .plan import plan as run_plan
+        from gitops_ml.project.plan import plan as run_plan
 
         result = run_plan(str(repo), "main")
         return "\n".join(f"{m.name}: " + "; ".join(m.reasons) for m in result.models) \
@@ -363,7 +364,7 @@ def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sampl
 def _drift(runner: Runner, phase: str, repo: Path, model: str, output: Path,
            files: dict[str, str]) -> None:
     def body() -> tuple[str, str]:
-        drift_model = core("drift_run", "drift_model")
+        drift_model = core("drift.command", "drift_model")
         result = drift_model(str(repo), model, html=output / "drift.html")
         data = result.to_dict() if hasattr(result, "to_dict") else {}
         html = data.get("report_html")
@@ -382,7 +383,7 @@ def _drift(runner: Runner, phase: str, repo: Path, model: str, output: Path,
 def _report(runner: Runner, phase: str, repo: Path, model: str, output: Path,
             files: dict[str, str]) -> None:
     def body() -> tuple[str, str]:
-        make_report = core("report", "make_report")
+        make_report = core("report.view", "make_report")
         head = _git(repo, "rev-parse", "HEAD")
         context = {"pr": PR_NUMBER, "head_sha": head, "branch": PR_BRANCH, "title": PR_TITLE}
         result = make_report(_config(repo), model, fmt="md", out=output / "comment.md",
@@ -414,7 +415,7 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
     _promote(runner, phase, repo, model, promoted)
 
     def card() -> str:
-        from .store import Store
+        from gitops_ml.runs.store import Store
 
         if "run_key" not in promoted:
             raise NotAvailable("the promotion did not happen, so there is no model card")
@@ -426,7 +427,7 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
     runner.step(phase, "model card", f"gitops-ml registry show {model}#production", card)
 
     def history() -> str:
-        from .registry import history as read_history
+        from gitops_ml.registry.registry import history as read_history
 
         result = read_history(str(repo), model)
         return "\n".join(f"{e.created_iso}  {e.action:<8} {e.version or '':<8} "
@@ -435,8 +436,8 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
     runner.step(phase, "registry history", f"gitops-ml registry history {model}", history)
 
     def lineage() -> str:
-        lineage_of = core("lineage", "lineage")
-        render = core("lineage", "render_text")
+        lineage_of = core("promote.lineage", "lineage")
+        render = core("promote.lineage", "render_text")
         return str(render(lineage_of(str(repo), f"{model}#production")))
 
     runner.step(phase, "lineage", f"gitops-ml lineage {model}#production", lineage)

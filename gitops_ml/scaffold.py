@@ -23,8 +23,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .fsutil import atomic_write
+from gitops_ml.errors import ConfigError
+from gitops_ml.util.files import atomic_write
 
 TEMPLATES = ("classification", "regression")
 DEFAULT_OWNER_REPO = "gitops-ml/gitops-ml@v1"

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import artifacts, runs
-from .errors import (
+from gitops_ml.errors import (
     ArtifactError,
     ConfigError,
     DataCheckError,
@@ -28,13 +27,15 @@ from .errors import (
     Location,
     TrainingError,
 )
-from .spec import ModelSpec, ProjectConfig
-from .store import Store, sha256_file
+from gitops_ml.project.spec import ModelSpec, ProjectConfig
+from gitops_ml.runs import artifacts
+from gitops_ml.runs import records as runs
+from gitops_ml.runs.store import Store, sha256_file
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .data import DataPointer, LocalData
+    from gitops_ml.data.pointers import DataPointer, LocalData
 
 # Estimators fitted on scaled numeric inputs (distance-, gradient- or kernel-based).
 SCALED_MODULES = ("sklearn.linear_model", "sklearn.svm", "sklearn.neighbors",
@@ -75,7 +76,7 @@ def _spec_loc(spec: ModelSpec) -> Location | None:
 
 
 def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
-    from . import data
+    from gitops_ml.data import pointers as data
 
     pointers = data.spec_pointers(config, spec)
     if "train" not in pointers:
@@ -103,7 +104,7 @@ def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
 
 def materialize(config: ProjectConfig, prep: Prepared) -> dict[str, LocalData]:
     """Verified local copies of the keyed data (fetched and checked when not done yet)."""
-    from . import data
+    from gitops_ml.data import pointers as data
 
     for role in prep.data_sha256:
         if role not in prep.local:
@@ -174,7 +175,7 @@ def read_datasets(config: ProjectConfig, prep: Prepared, extra_columns: tuple[st
                   *, need_train: bool = True) -> Datasets:
     """Read the train (and test) tables, check them, and split when there is no test data.
     ``need_train=False`` (evaluate on a cached run) keeps only the test rows of a split."""
-    from . import data
+    from gitops_ml.data import pointers as data
 
     spec = prep.spec
     wanted = list(dict.fromkeys((*spec.features.model_inputs, spec.target,
@@ -405,7 +406,7 @@ def load_run(store: Store, run_key: str) -> runs.RunRecord:
 
 
 def _git_info(config: ProjectConfig) -> dict[str, Any]:
-    from . import gitutil
+    from gitops_ml.util import git as gitutil
 
     root = config.root_path
     try:
@@ -448,7 +449,7 @@ def _estimator_name(spec: ModelSpec) -> str:
 
 def as_config(config: ProjectConfig | str | Path | None) -> ProjectConfig:
     """A loaded config, or the config found at (or above) a folder; None: the cwd."""
-    from .spec import load_config
+    from gitops_ml.project.spec import load_config
 
     return config if isinstance(config, ProjectConfig) else load_config(config)
 
@@ -456,7 +457,7 @@ def as_config(config: ProjectConfig | str | Path | None) -> ProjectConfig:
 def train(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
           force: bool = False, extra_columns: tuple[str, ...] = ()) -> TrainResult:
     """Train ``model`` (a name, a spec path, or a loaded spec), or reuse its cached run."""
-    from .spec import find_spec
+    from gitops_ml.project.spec import find_spec
 
     start = time.perf_counter()
     config = as_config(config)
@@ -472,7 +473,7 @@ def check_contract_before_fit(spec: ModelSpec, train: pd.DataFrame, pointer: Any
     fitted: a model trained on data that breaks its contract is not worth a review."""
     if not spec.schema_:
         return
-    from .datachecks import run_checks
+    from gitops_ml.data.checks import run_checks
 
     failed = [c for c in run_checks(spec, train).failures if c.severity == "error"]
     if failed:

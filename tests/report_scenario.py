@@ -45,8 +45,10 @@ def build(repo: Path) -> dict[str, str]:
     import numpy as np
     from sklearn.datasets import load_breast_cancer
 
-    from gitops_ml import drift_run, evaluate, train
-    from gitops_ml.spec import load_config
+    from gitops_ml import train
+    from gitops_ml.drift import command as drift_run
+    from gitops_ml.evaluate import evaluation as evaluate
+    from gitops_ml.project.spec import load_config
 
     raw = load_breast_cancer(as_frame=True)
     df = raw.frame[FEATURES].copy()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import data, spec
+from gitops_ml.data import pointers as data
 from gitops_ml.errors import (
     ConfigError,
     DataCheckError,
@@ -23,7 +23,8 @@ from gitops_ml.errors import (
     HashMismatchError,
     TransferError,
 )
-from gitops_ml.spec import InlinePointer
+from gitops_ml.project import spec
+from gitops_ml.project.spec import InlinePointer
 from tests.test_data_servers import CSV, make_data_repo
 
 
@@ -344,7 +345,8 @@ def test_header_checks_stay_light(repo: Path, http_dir: tuple[str, Path]) -> Non
     base, _ = http_dir
     (repo / "data" / "r.ptr.yaml").write_text(f"uri: {base}/r.csv\nsha256: {sha('r')}\n")
     code = (
-        "import sys, json\nfrom gitops_ml import data, spec\n"
+        "import sys, json\nfrom gitops_ml.data import pointers as data\n"
+        "from gitops_ml.project import spec\n"
         f"c = spec.load_config({str(repo)!r})\n"
         "h = data.local_header(c, 'data/train.csv'); data.check_pointer(c, 'data/train.csv')\n"
         "r = data.local_header(c, 'data/r.ptr.yaml'); data.check_pointer(c, 'data/r.ptr.yaml')\n"

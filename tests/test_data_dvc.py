@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import data, spec
+from gitops_ml.data import pointers as data
+from gitops_ml.project import spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = shutil.which("dvc") or next(

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gitops_ml.datachecks import dtype_family, run_checks
-from gitops_ml.spec import CHECK_GATES, ModelSpec, load_spec_document
+from gitops_ml.data.checks import dtype_family, run_checks
+from gitops_ml.project.spec import CHECK_GATES, ModelSpec, load_spec_document
 
 SPEC = """name: churn
 task: classification

@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from gitops_ml import drift
+from gitops_ml.drift import stats as drift
 from gitops_ml.errors import ConfigError, DataCheckError
-from gitops_ml.spec import DriftColumn, DriftSettings
+from gitops_ml.project.spec import DriftColumn, DriftSettings
 
 
 @pytest.mark.parametrize("n, m", [(7, 5), (3000, 2500), (200_000, 150_000)])

@@ -81,7 +81,7 @@ def test_default_reference_and_current_match_the_engine(project, gml) -> None:
     assert result["prediction"] is None
     assert result["gates"][0]["passed"] is True
 
-    from gitops_ml import drift
+    from gitops_ml.drift import stats as drift
 
     df = project.frame
     ours = drift.column_drift("alcohol", df["alcohol"][:120], df["alcohol"][120:], "numerical")
@@ -142,7 +142,7 @@ def test_extra_columns_in_current_are_ignored_and_reported(project, gml) -> None
 
 
 def test_extra_columns_are_listed_by_the_checks() -> None:
-    from gitops_ml.datachecks import run_checks
+    from gitops_ml.data.checks import run_checks
 
     spec = spec_object()
     df = wine()
@@ -155,7 +155,7 @@ def test_extra_columns_are_listed_by_the_checks() -> None:
 def spec_object():
     import tempfile
 
-    from gitops_ml.spec import ModelSpec, load_spec_document
+    from gitops_ml.project.spec import ModelSpec, load_spec_document
 
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "model.yaml"
@@ -251,7 +251,7 @@ def test_reference_too_small_for_any_test_gives_a_defined_result(project, gml) -
 
 
 def test_high_cardinality_categorical_column() -> None:
-    from gitops_ml import drift
+    from gitops_ml.drift import stats as drift
 
     rng = np.random.default_rng(0)
     ref = pd.Series([f"id{i}" for i in rng.integers(0, 50_000, 60_000)])
@@ -299,7 +299,7 @@ def test_prediction_drift_with_a_model_artifact(project, gml, tmp_path) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from gitops_ml import artifacts
+    from gitops_ml.runs import artifacts
 
     df = project.frame.iloc[:120]
     model = make_pipeline(
@@ -398,8 +398,8 @@ def test_cli_module_is_light() -> None:
 
 
 def test_drift_json_is_stored_beside_the_trained_run(project, gml) -> None:
-    from gitops_ml.spec import load_config
-    from gitops_ml.store import Store
+    from gitops_ml.project.spec import load_config
+    from gitops_ml.runs.store import Store
     from gitops_ml.train import train
 
     config = load_config(project)

@@ -1,7 +1,7 @@
 """Parity with Evidently itself: the same drift verdicts and scores as DataDriftPreset.
 
 Each dataset runs through ``Report([DataDriftPreset()], include_tests=True).run(current,
-reference)`` and through :func:`gitops_ml.drift.detect_drift` with no settings (Evidently's
+reference)`` and through :func:`gitops_ml.drift.stats.detect_drift` with no settings (Evidently's
 inference and defaults), or with the same per-column methods on both sides.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gitops_ml import drift
-from gitops_ml.spec import DriftColumn, DriftSettings
+from gitops_ml.drift import stats as drift
+from gitops_ml.project.spec import DriftColumn, DriftSettings
 
 RTOL = 1e-6
 pytestmark = pytest.mark.slow  # runs Evidently itself: ~25 s for the module

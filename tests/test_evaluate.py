@@ -9,13 +9,18 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from gitops_ml import artifacts
-from gitops_ml.bootstrap import Predictions, _ModelStats, paired_bootstrap
-from gitops_ml.champion import ChampionProvider, ExplicitChampion, NoChampion, default_provider
 from gitops_ml.errors import ExitCode
-from gitops_ml.evaluate import evaluate, metric_gate
-from gitops_ml.spec import Gate, load_config
-from gitops_ml.store import Store
+from gitops_ml.evaluate.champion import (
+    ChampionProvider,
+    ExplicitChampion,
+    NoChampion,
+    default_provider,
+)
+from gitops_ml.evaluate.evaluation import evaluate, metric_gate
+from gitops_ml.evaluate.paired_bootstrap import Predictions, _ModelStats, paired_bootstrap
+from gitops_ml.project.spec import Gate, load_config
+from gitops_ml.runs import artifacts
+from gitops_ml.runs.store import Store
 from gitops_ml.train import prepare, read_datasets, train
 
 from .train_fixtures import (
@@ -54,7 +59,7 @@ def bc_repo(make_repo) -> Path:
 
 def _test_rows(repo: Path, name: str):
     config = load_config(repo)
-    from gitops_ml.spec import find_spec
+    from gitops_ml.project.spec import find_spec
 
     spec = find_spec(config, name)
     return spec, read_datasets(config, prepare(config, spec)).test

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gitops_ml.fairness import MISSING_GROUP, slice_attribute, slices, worst
+from gitops_ml.evaluate.fairness import MISSING_GROUP, slice_attribute, slices, worst
 
 
 def test_binary_slices_match_hand_computed_values() -> None:

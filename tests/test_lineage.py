@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import champion, registry
 from gitops_ml.errors import ArtifactError, ExitCode
-from gitops_ml.lineage import lineage, render_text, reproduce
-from gitops_ml.promote import promote
-from gitops_ml.registry_champion import RegistryChampion, production_reference
-from gitops_ml.spec import find_spec, load_config
-from gitops_ml.store import Store
+from gitops_ml.evaluate import champion
+from gitops_ml.evaluate.registry_champion import RegistryChampion, production_reference
+from gitops_ml.project.spec import find_spec, load_config
+from gitops_ml.promote.lineage import lineage, render_text, reproduce
+from gitops_ml.promote.promotion import promote
+from gitops_ml.registry import registry
+from gitops_ml.runs.store import Store
 from tests.test_promote import git, project, train_and_evaluate  # noqa: F401
 
 
@@ -91,7 +92,7 @@ def test_production_reference_is_the_training_data(project: Path):  # noqa: F811
     assert production_reference(config, spec) is None
     key = train_and_evaluate(project)
     promote(config, "churn")
-    ref = registry.production_reference(config, spec)
+    ref = production_reference(config, spec)
     run = json.loads(Store.open(config).read_run_file(key, "run.json"))
     assert ref.version == "v0.1.0" and ref.role == "train"
     assert ref.reference["sha256"] == run["data"]["train"]["sha256"]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import registry as reg
 from gitops_ml.errors import ArtifactError, ExitCode, GitError, RegistryError
-from gitops_ml.promote import PromotionRefused, github_context, promote
-from gitops_ml.spec import find_spec, load_config
-from gitops_ml.store import Store
+from gitops_ml.project.spec import find_spec, load_config
+from gitops_ml.promote.promotion import PromotionRefused, github_context, promote
+from gitops_ml.registry import registry as reg
+from gitops_ml.runs.store import Store
 from tests import projects
 
 
@@ -25,7 +25,7 @@ def git(repo: Path, *args: str) -> str:
 def train_and_evaluate(repo: Path, model: str = "churn", passed: bool = True) -> str:
     """What CI does on the pull request: train, then evaluate (writes evaluation.json).
     ``passed=False`` first commits an unreachable gate (gates are not part of the run key)."""
-    from gitops_ml.evaluate import evaluate
+    from gitops_ml.evaluate.evaluation import evaluate
     from gitops_ml.train import train
 
     if not passed:

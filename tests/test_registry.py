@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import registry as reg
 from gitops_ml.errors import GitError, RegistryError
+from gitops_ml.registry import registry as reg
 
 ROOT = Path(__file__).resolve().parents[1]
 # gto is in the test extra; the benchmark's own venv is the fallback on a hand-made setup.
@@ -329,7 +329,7 @@ def test_a_lost_race_takes_the_next_version(repo: Path, remote: Path, tmp_path: 
 
 _RACER = """
 import sys
-from gitops_ml import registry as reg
+from gitops_ml.registry import registry as reg
 clone, i = sys.argv[1], int(sys.argv[2])
 import subprocess
 head = subprocess.run(["git", "-C", clone, "rev-parse", "HEAD"], capture_output=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_ml.modelcard import CardInputs, context, render
+from gitops_ml.promote.model_card import CardInputs, context, render
 
 RUN = {"run_key": "k" * 64, "model": "churn", "task": "classification",
        "estimator": "sklearn.linear_model.LogisticRegression",

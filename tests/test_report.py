@@ -10,8 +10,8 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from gitops_ml import report as rep
 from gitops_ml.errors import ExitCode
+from gitops_ml.report import view as rep
 from tests import report_fixtures as fx
 
 INJECT = [
@@ -179,7 +179,7 @@ def test_mermaid_labels_stay_inside_quotes() -> None:
 def test_templates_use_strict_undefined() -> None:
     import jinja2
 
-    from gitops_ml.report import environment
+    from gitops_ml.report.view import environment
 
     view = rep.build_view(inputs())
     del view["drift_table"]
@@ -297,8 +297,8 @@ def test_corrupt_record_is_one_line(tmp_path, gml) -> None:
 
 
 def test_report_reads_the_store_by_run_key(make_repo, gml) -> None:
-    from gitops_ml.spec import load_config
-    from gitops_ml.store import Store
+    from gitops_ml.project.spec import load_config
+    from gitops_ml.runs.store import Store
     from tests import projects
 
     repo = make_repo(projects.files("churn"))

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import schema, spec, yamlio
 from gitops_ml.errors import ConfigError, NoConfigError, YAMLSyntaxError
+from gitops_ml.project import spec
+from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project import yaml_document as yamlio
 
 from .projects import spec as spec_text
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gitops_ml.errors import ArtifactError
-from gitops_ml.spec import ProjectConfig
-from gitops_ml.store import Store, sha256_file
+from gitops_ml.project.spec import ProjectConfig
+from gitops_ml.runs.store import Store, sha256_file
 
 KEY = "ab" * 32
 

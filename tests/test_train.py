@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gitops_ml import artifacts, runs
 from gitops_ml.errors import ArtifactError, ExitCode
-from gitops_ml.spec import load_config
-from gitops_ml.store import Store, sha256_file
+from gitops_ml.project.spec import load_config
+from gitops_ml.runs import artifacts
+from gitops_ml.runs import records as runs
+from gitops_ml.runs.store import Store, sha256_file
 from gitops_ml.train import train
 
 from .train_fixtures import BC_FEATURES, breast_cancer, groups, spec_text, write_repo

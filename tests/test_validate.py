@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml import catalogue
 from gitops_ml.errors import ExitCode
+from gitops_ml.project import catalogue
 
 from .projects import files, spec
 

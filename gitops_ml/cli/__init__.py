@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from .. import __version__
-from ._app import LazyGroup, common_options, run, state
+from gitops_ml import __version__
+from gitops_ml.cli._app import LazyGroup, common_options, run, state
 
 # name -> (module, attribute, short help). The short help is here so --help imports nothing.
 COMMANDS: dict[str, tuple[str, str, str]] = {

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import __version__
-from ..errors import ExitCode, GitopsMLError
+from gitops_ml import __version__
+from gitops_ml.errors import ExitCode, GitopsMLError
 
 ENVELOPE_VERSION = 1
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ExitCode
-from ._app import common_options, emit, state
+from gitops_ml.cli._app import common_options, emit, state
+from gitops_ml.errors import ExitCode
 
 if TYPE_CHECKING:
-    from ..data import Progress
-    from ..data_ops import ItemResult, Reporter
-    from ..spec import ProjectConfig
+    from gitops_ml.data.pointers import Progress
+    from gitops_ml.data.sync import ItemResult, Reporter
+    from gitops_ml.project.spec import ProjectConfig
 
 
 def show_progress() -> bool:
@@ -64,14 +64,14 @@ def _base() -> Path:
 
 
 def _config() -> ProjectConfig:
-    from ..spec import load_config
+    from gitops_ml.project.spec import load_config
 
     return load_config(state().repo)
 
 
 def _refs(config: ProjectConfig, pointers: tuple[str, ...]) -> list[str]:
     """Command-line paths (relative to the cwd, or -C DIR) as repo-relative refs."""
-    from .. import data
+    from gitops_ml.data import pointers as data
 
     out = []
     for p in pointers:
@@ -112,8 +112,8 @@ def data() -> None:
 @common_options
 def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None:
     """Hash FILE and write a pointer to it (optionally uploading it first)."""
-    from .. import data as core
-    from ..data_ops import add as run_add
+    from gitops_ml.data import pointers as core
+    from gitops_ml.data.sync import add as run_add
 
     config = _config()
     target = to
@@ -134,7 +134,7 @@ def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None
 @common_options
 def push(pointers: tuple[str, ...], model: str | None) -> None:
     """Upload local data to the URIs of POINTERs (default: every model's pointers)."""
-    from ..data_ops import push as run_push
+    from gitops_ml.data.sync import push as run_push
 
     config = _config()
     result = run_push(config, _refs(config, pointers), model=model, reporter=_reporter())
@@ -154,7 +154,7 @@ def push(pointers: tuple[str, ...], model: str | None) -> None:
 @common_options
 def pull(pointers: tuple[str, ...], model: str | None) -> None:
     """Fetch the data of POINTERs into the cache, verified (default: every model's)."""
-    from ..data_ops import pull as run_pull
+    from gitops_ml.data.sync import pull as run_pull
 
     config = _config()
     result = run_pull(config, _refs(config, pointers), model=model, reporter=_reporter())
@@ -174,7 +174,7 @@ def pull(pointers: tuple[str, ...], model: str | None) -> None:
 @common_options
 def verify(pointers: tuple[str, ...], model: str | None) -> None:
     """Re-hash the local data of POINTERs and report mismatches (default: every model's)."""
-    from ..data_ops import verify as run_verify
+    from gitops_ml.data.sync import verify as run_verify
 
     config = _config()
     result = run_verify(config, _refs(config, pointers), model=model, reporter=_reporter())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import ExitCode
-from ._app import common_options, emit, state
+from gitops_ml.cli._app import common_options, emit, state
+from gitops_ml.errors import ExitCode
 
 
 @click.command()
@@ -28,7 +28,7 @@ def drift(model: str, reference: str | None, current: str | None,
     Methods and thresholds are Evidently's defaults unless the spec's drift: settings override
     them. Exits 5 when a drift: or check: gate of the spec fails.
     """
-    from ..drift_run import drift_model, text
+    from gitops_ml.drift.command import drift_model, text
 
     result = drift_model(state().repo, model, reference=reference, current=current,
                          model_artifact=model_artifact, html=html, out=out)
@@ -55,13 +55,13 @@ def monitor(model: str, current: str, reference: str | None, html: str | None,
 
     Exits 6 when drift is found, 0 when not, and another code on errors.
     """
-    from ..drift_run import monitor_model, text
+    from gitops_ml.drift.command import monitor_model, text
 
     result = monitor_model(state().repo, model, current=current, reference=reference,
                            html=html, out=out)
     issue = None
     if github_issue:  # the GitHub adapter (github+report area)
-        from ..github.monitor_issue import sync_monitor_issue
+        from gitops_ml.github.monitor_issue import sync_monitor_issue
 
         issue = sync_monitor_issue(result)
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ExitCode
-from ._app import common_options, emit, state
+from gitops_ml.cli._app import common_options, emit, state
+from gitops_ml.errors import ExitCode
 
 if TYPE_CHECKING:
-    from ..evaluate import EvaluationResult
-    from ..train import TrainResult
+    from gitops_ml.evaluate.evaluation import EvaluationResult
+    from gitops_ml.train import TrainResult
 
 
 def _seconds(value: float | None) -> str:
@@ -120,7 +120,7 @@ def train(model: str, force: bool) -> None:
     The run key hashes the canonical spec, the data, gitops-ml's and the training libraries'
     versions; when a run with that key is in the store it is reused, not fitted again.
     """
-    from ..train import train as run_train
+    from gitops_ml.train import train as run_train
 
     result = run_train(state().repo, model, force=force)
     emit(result, lambda: train_text(result))
@@ -140,7 +140,7 @@ def evaluate(model: str, champion: str | None, out: str | None, bootstrap: int |
 
     Exit code 5 when a gate fails (the evaluation itself worked); other codes are errors.
     """
-    from ..evaluate import evaluate as run_evaluate
+    from gitops_ml.evaluate.evaluation import evaluate as run_evaluate
 
     result = run_evaluate(state().repo, model, champion=champion, bootstrap=bootstrap, out=out)
     listed = result.listed_metrics

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..errors import ExitCode
-from ._app import common_options, emit, state
+from gitops_ml.cli._app import common_options, emit, state
+from gitops_ml.errors import ExitCode
 
 
 @click.command()
@@ -20,7 +20,7 @@ def validate(paths: tuple[str, ...], no_data: bool) -> None:
     With PATHS (as pre-commit passes them), check only those files. Nothing is fitted and no
     data is downloaded: columns are checked against the header only when the data is local.
     """
-    from ..validate import validate as run_validate
+    from gitops_ml.project.validate import validate as run_validate
 
     result = run_validate(state().repo, paths, check_data=not no_data)
 
@@ -52,7 +52,7 @@ def plan(base: str | None, matrix_only: bool) -> None:
     With --output json the result is a GitHub Actions matrix:
     {"include": [{"model": "churn", "spec": "models/churn/model.yaml"}]}.
     """
-    from ..plan import plan as run_plan
+    from gitops_ml.project.plan import plan as run_plan
 
     result = run_plan(state().repo, base)
     if matrix_only:
@@ -77,7 +77,7 @@ def plan(base: str | None, matrix_only: bool) -> None:
 @common_options
 def schema(kind: str) -> None:
     """Print the JSON Schema of a model spec (default) or of gitops-ml.yaml."""
-    from .. import spec
+    from gitops_ml.project import spec
 
     data = spec.spec_json_schema() if kind == "model" else spec.config_json_schema()
     emit(data, lambda: json.dumps(data, indent=2))

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._app import LazyGroup, common_options, emit, state
+from gitops_ml.cli._app import LazyGroup, common_options, emit, state
 
 if TYPE_CHECKING:
-    from ..spec import ProjectConfig
+    from gitops_ml.project.spec import ProjectConfig
 
 
 def _repo() -> Path:
@@ -19,7 +19,7 @@ def _repo() -> Path:
 
 
 def _config() -> ProjectConfig:
-    from ..spec import load_config
+    from gitops_ml.project.spec import load_config
 
     return load_config(state().repo)
 
@@ -65,7 +65,7 @@ def promote(model: str, stage: str | None, bump: str | None, retrain: bool, forc
     The artifact is found by the run key at HEAD (spec, data and library versions), never by
     the merge commit, so squash and rebase merges find it too.
     """
-    from ..promote import promote as run_promote
+    from gitops_ml.promote.promotion import promote as run_promote
 
     result = run_promote(_config(), model, stage=stage, bump=bump, retrain=retrain,
                          force=force, pr=pr, head_sha=head_sha, actor=actor, push=push,
@@ -100,7 +100,7 @@ def registry() -> None:
 @common_options
 def list_cmd() -> None:
     """Every model with its latest version and stages."""
-    from .. import registry as reg
+    from gitops_ml.registry import registry as reg
 
     result = reg.list_models(_repo())
 
@@ -120,7 +120,7 @@ def list_cmd() -> None:
 @common_options
 def show_cmd(ref: str) -> None:
     """A model's versions and stages, or one version with its manifest."""
-    from .. import registry as reg
+    from gitops_ml.registry import registry as reg
 
     result = reg.show(_repo(), ref)
 
@@ -162,7 +162,7 @@ def show_cmd(ref: str) -> None:
 @common_options
 def history_cmd(model: str) -> None:
     """Every registry event of a model, newest first."""
-    from .. import registry as reg
+    from gitops_ml.registry import registry as reg
 
     result = reg.history(_repo(), model)
 
@@ -186,7 +186,7 @@ def history_cmd(model: str) -> None:
 @common_options
 def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | None) -> None:
     """Assign a stage to an earlier version with a new stage tag (history keeps both)."""
-    from .. import registry as reg
+    from gitops_ml.registry import registry as reg
 
     result = reg.rollback(_repo(), model, to, stage, actor=actor or reg.actor_default(),
                           push=push)
@@ -209,7 +209,7 @@ def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | No
 @common_options
 def deprecate(model: str, version: str | None, actor: str | None, push: bool | None) -> None:
     """Deprecate a model (name@deprecated) or deregister one version (name@vX.Y.Z!)."""
-    from .. import registry as reg
+    from gitops_ml.registry import registry as reg
 
     result = reg.deprecate(_repo(), model, version, actor=actor or reg.actor_default(),
                            push=push)
@@ -225,8 +225,8 @@ def deprecate(model: str, version: str | None, actor: str | None, push: bool | N
 @common_options
 def lineage(ref: str) -> None:
     """How a model version came to be: commit, PR, data, spec, metrics, gates, libraries."""
-    from ..lineage import lineage as run_lineage
-    from ..lineage import render_text
+    from gitops_ml.promote.lineage import lineage as run_lineage
+    from gitops_ml.promote.lineage import render_text
 
     result = run_lineage(_repo(), ref)
     emit(result, lambda: render_text(result))
@@ -238,8 +238,8 @@ def lineage(ref: str) -> None:
 @common_options
 def reproduce(ref: str, keep: bool) -> None:
     """Retrain a version at its recorded commit and compare the artifact's sha256."""
-    from ..errors import ExitCode
-    from ..lineage import reproduce as run_reproduce
+    from gitops_ml.errors import ExitCode
+    from gitops_ml.promote.lineage import reproduce as run_reproduce
 
     result = run_reproduce(_repo(), ref, keep=keep)
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ExitCode
-from ._app import common_options, emit, state
+from gitops_ml.cli._app import common_options, emit, state
+from gitops_ml.errors import ExitCode
 
 if TYPE_CHECKING:
-    from ..spec import ProjectConfig
+    from gitops_ml.project.spec import ProjectConfig
 
 
 @click.command()
@@ -46,7 +46,7 @@ def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key:
 
     Records come from the store by the model's run key, or from --run/--evaluation/--drift.
     """
-    from ..report import github_context, make_report
+    from gitops_ml.report.view import github_context, make_report
 
     config = _config_or_none(explicit=any((run_file, evaluation_file, drift_file)))
     context = github_context(os.environ)
@@ -55,7 +55,7 @@ def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key:
     if sha is not None:
         context["head_sha"] = sha
     if config is not None:
-        from ..gitutil import head_commit, is_repo
+        from gitops_ml.util.git import head_commit, is_repo
 
         if is_repo(config.root):
             context["commit"] = head_commit(config.root)
@@ -81,8 +81,8 @@ def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key:
 
 def _config_or_none(*, explicit: bool) -> ProjectConfig | None:
     """The project config; none needed when every record is given as a file."""
-    from ..errors import NoConfigError
-    from ..spec import load_config
+    from gitops_ml.errors import NoConfigError
+    from gitops_ml.project.spec import load_config
 
     try:
         return load_config(state().repo)
@@ -111,7 +111,7 @@ def comment(report_file: Path | None, pr: int | None, repository: str | None,
 
     Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and GITHUB_EVENT_PATH.
     """
-    from ..github.publish import publish_comment
+    from gitops_ml.github.publish import publish_comment
 
     result = publish_comment(repo=repository, pr=pr, report_file=report_file,
                              from_bundle=from_bundle, model=model, sha=sha, status=status)

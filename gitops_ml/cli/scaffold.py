@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._app import common_options, emit
+from gitops_ml.cli._app import common_options, emit
 
 
 @click.command()
@@ -24,7 +24,7 @@ def init(directory: str, template: str, force: bool, owner_repo: str) -> None:
     pointer, caller workflows for GitHub Actions, a .gitignore and a pre-commit config.
     Running it again changes nothing; it never overwrites a different file without --force.
     """
-    from ..scaffold import init as run_init
+    from gitops_ml.scaffold import init as run_init
 
     result = run_init(directory, template, force=force, owner_repo=owner_repo)
 
@@ -59,8 +59,8 @@ def demo(directory: str | None, keep: bool, template: str) -> None:
     train, evaluate, drift, report), merge, promote, and show the registry history and the
     lineage. What a reviewer would see is written to an output folder.
     """
-    from ..demo import NOT_AVAILABLE, DemoStep, run_demo
-    from ._app import state
+    from gitops_ml.cli._app import state
+    from gitops_ml.demo import NOT_AVAILABLE, DemoStep, run_demo
 
     live = state().output == "text"
     phase = [""]

@@ -10,6 +10,6 @@
 
 from __future__ import annotations
 
-from .client import ClientSettings, GitHubClient, RetryPolicy
+from gitops_ml.github.client import ClientSettings, GitHubClient, RetryPolicy
 
 __all__ = ["ClientSettings", "GitHubClient", "RetryPolicy"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from github import GithubException
 
-from .client import GitHubClient
+from gitops_ml.github.client import GitHubClient
 
 
 @dataclass(frozen=True)

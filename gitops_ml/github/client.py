@@ -27,7 +27,7 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.GithubException import RateLimitExceededException
 from github.Repository import Repository
 
-from ..errors import GitHubError
+from gitops_ml.errors import GitHubError
 
 DEFAULT_API_URL = "https://api.github.com"
 COMMENT_LIMIT = 65536

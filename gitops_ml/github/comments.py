@@ -16,8 +16,8 @@ from github import GithubException
 from github.Issue import Issue
 from github.IssueComment import IssueComment
 
-from ..errors import GitHubError
-from .client import COMMENT_LIMIT, GitHubClient
+from gitops_ml.errors import GitHubError
+from gitops_ml.github.client import COMMENT_LIMIT, GitHubClient
 
 PERMISSION = "pull-requests: write"
 

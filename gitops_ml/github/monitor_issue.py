@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .client import COMMENT_LIMIT, GitHubClient
+from gitops_ml.github.client import COMMENT_LIMIT, GitHubClient
 
 LABEL = "gitops-ml"
 PERMISSION = "issues: write"
@@ -66,8 +66,8 @@ def sync_monitor_issue(result: Any, *, repo: str | None = None,
     (``drift_run.MonitorResult``: ``model``, ``drift_found``, ``drift``), in the repository of
     ``GITHUB_REPOSITORY`` unless ``repo`` is given. The body is the report's drift section
     (escaped like every report), within GitHub's size limit."""
-    from ..errors import GitHubError
-    from ..report import ReportInputs, github_context, render_drift_issue
+    from gitops_ml.errors import GitHubError
+    from gitops_ml.report.view import ReportInputs, github_context, render_drift_issue
 
     env = os.environ if env is None else env
     repo = repo or env.get("GITHUB_REPOSITORY")

@@ -5,7 +5,7 @@ Two ways in:
 - a report file (``gitops-ml report --format md``) in a workflow whose token may comment;
 - a bundle (``--from-bundle DIR``) in a privileged ``workflow_run`` workflow: the bundle is
   untrusted data from a pull request (possibly a fork). It is checked (size caps, exact schema,
-  see :mod:`gitops_ml.report_bundle`) and its PR number and head SHA must match the triggering
+  see :mod:`gitops_ml.report.bundle`) and its PR number and head SHA must match the triggering
   run's payload. For a fork, GitHub leaves ``workflow_run.pull_requests`` empty; then the PR is
   read from the API and its head SHA (and head repository) must match the run's.
 """
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BundleError, GitHubError
-from ..report_bundle import check_against_run, find_bundles, workflow_run_payload
-from .checks import StatusResult, set_gate_status
-from .client import GitHubClient
-from .comments import CommentResult, marker, upsert_sticky_comment
+from gitops_ml.errors import BundleError, GitHubError
+from gitops_ml.github.checks import StatusResult, set_gate_status
+from gitops_ml.github.client import GitHubClient
+from gitops_ml.github.comments import CommentResult, marker, upsert_sticky_comment
+from gitops_ml.report.bundle import check_against_run, find_bundles, workflow_run_payload
 
 _MODEL_MARK = re.compile(r"<!-- gitops-ml:model=([A-Za-z0-9_.:/@+-]+) -->\n?")
 _GATES_MARK = re.compile(r"<!-- gitops-ml:gates=(passed|failed|none) -->")

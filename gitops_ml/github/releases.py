@@ -13,8 +13,8 @@ from pathlib import Path
 
 from github import GithubException
 
-from ..errors import GitHubError
-from .client import GitHubClient
+from gitops_ml.errors import GitHubError
+from gitops_ml.github.client import GitHubClient
 
 PERMISSION = "contents: write"
 

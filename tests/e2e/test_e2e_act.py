@@ -54,7 +54,7 @@ def excerpt(log: str) -> str:
     """What a failure message needs from an act log: the errors and failed steps, and the end."""
     keep = [line for line in log.splitlines()
             if "::error" in line or "Failure -" in line or "error:" in line]
-    return "\n".join(keep[-40:]) + "\n...\n" + excerpt(log)
+    return "\n".join(keep[-40:]) + "\n...\n" + log[-3000:]
 
 
 def git(repo: Path, *args: str) -> str:

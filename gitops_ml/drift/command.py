@@ -1,0 +1,442 @@
+"""The ``drift`` and ``monitor`` verbs: find the data, check it, compute drift, evaluate gates,
+render the Evidently report and write ``drift.json``.
+
+:mod:`gitops_ml.drift.stats` holds the verdict engine; this module only wires it to specs, data
+pointers, the model artifact, the store and the registry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitops_ml.data.checks import ChecksResult, run_checks
+from gitops_ml.drift import stats as engine
+from gitops_ml.drift.stats import CATEGORICAL, NUMERICAL, ColumnDrift, DataRef, DriftResult
+from gitops_ml.errors import ConfigError, DataCheckError, GitopsMLError, Location, TrainingError
+from gitops_ml.project.spec import Gate, ModelSpec, ProjectConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DRIFT_FILE = "drift.json"
+BLOCKING_CHECKS = ("empty_data", "missing_columns")
+
+
+# --- gates -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GateResult:
+    """A drift or check gate, evaluated (same shape as the gates of evaluation.json)."""
+
+    gate: str
+    kind: str
+    subject: str
+    value: float | None
+    threshold: str
+    passed: bool
+    skipped: bool = False
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gate": self.gate, "kind": self.kind, "subject": self.subject,
+                "value": self.value, "threshold": self.threshold, "passed": self.passed,
+                "skipped": self.skipped, "note": self.note}
+
+
+def _bounds_ok(gate: Gate, value: float) -> bool:
+    if gate.min is not None and value < gate.min:
+        return False
+    return not (gate.max is not None and value > gate.max)
+
+
+def _drift_value(result: DriftResult, subject: str) -> tuple[float | None, str | None]:
+    if subject == "share_of_drifted_columns":
+        return result.share_of_drifted_columns, None
+    if subject == "dataset_drift":
+        return float(result.dataset_drift), None
+    col = result.target if subject == "target_drift" else result.prediction
+    if col is None:
+        what = "the target is not in both datasets" if subject == "target_drift" \
+            else "no model was given (--model-artifact)"
+        return None, f"skipped: {what}"
+    return float(col.drifted), None
+
+
+def evaluate_gates(spec: ModelSpec, result: DriftResult) -> tuple[GateResult, ...]:
+    """The spec's ``drift:`` and ``check:`` gates against a drift result.
+
+    Boolean subjects (dataset_drift, target_drift, prediction_drift) count as 1 when drifted,
+    so ``{drift: dataset_drift, max: 0}`` forbids drift. A check gate passes when its checks
+    pass (or, with ``max``, when at most that many failed)."""
+    out = []
+    for gate in spec.gates:
+        if gate.kind == "drift":
+            value, note = _drift_value(result, gate.subject)
+            if value is None:
+                out.append(GateResult(gate.describe(), "drift", gate.subject, None,
+                                      gate.describe(), True, True, note))
+                continue
+            out.append(GateResult(gate.describe(), "drift", gate.subject, value,
+                                  gate.describe(), _bounds_ok(gate, value)))
+        elif gate.kind == "check":
+            checks: ChecksResult | None = result.checks
+            if checks is None:
+                out.append(GateResult(gate.subject, "check", gate.subject, None, "pass", True,
+                                      True, "skipped: no data checks ran"))
+                continue
+            failed = [c for c in checks.for_gate(gate.subject) if not c.passed]
+            if gate.max is not None or gate.min is not None:
+                passed = _bounds_ok(gate, float(len(failed)))
+                threshold = gate.describe()
+            else:
+                passed, threshold = not failed, "pass"
+            note = "; ".join(c.message for c in failed[:3]) or None
+            out.append(GateResult(gate.subject, "check", gate.subject, float(len(failed)),
+                                  threshold, passed, False, note))
+    return tuple(out)
+
+
+# --- data ----------------------------------------------------------------------------------
+
+def spec_kinds(spec: ModelSpec) -> dict[str, str]:
+    kinds = {c: NUMERICAL for c in spec.features.numeric}
+    kinds.update({c: CATEGORICAL for c in spec.features.categorical})
+    kinds[spec.target] = CATEGORICAL if spec.task == "classification" else NUMERICAL
+    return kinds
+
+
+def normalise(spec: ModelSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical features as Python strings (numbers too), as training sees them, so that a
+    file read as ints and one read as strings compare by value."""
+    cats = {}
+    for col in spec.features.categorical:
+        if col in frame.columns:
+            s = frame[col]
+            cats[col] = s.astype(object).where(s.notna(), other=float("nan")).map(
+                lambda v: v if isinstance(v, str) or v != v else str(v))
+    return frame.assign(**cats) if cats else frame
+
+
+def load_table(config: ProjectConfig, ref: Any, spec: ModelSpec,
+               columns: list[str]) -> tuple[pd.DataFrame, DataRef]:
+    """Read a data ref (pointer file, .dvc, data path, URI or inline pointer): only the spec's
+    columns that the file has (missing ones are reported by the checks)."""
+    from gitops_ml.data import pointers as data
+
+    pointer = data.resolve(config, ref, spec=spec)
+    local = data.materialize(config, pointer)
+    header = data.read_header(local.path, local.format)
+    present = [c for c in dict.fromkeys(columns) if c in header]
+    frame = data.read_table(local.path, local.format, columns=present)
+    return frame, DataRef(pointer.uri, local.sha256, len(frame))
+
+
+def _training_data(config: ProjectConfig, spec: ModelSpec
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, DataRef, DataRef, str]:
+    """The data the model was trained on and its test data (split as training splits it)."""
+    from gitops_ml import train
+
+    prep = train.prepare(config, spec)
+    sets = train.read_datasets(config, prep, tuple(spec.schema_))
+    tr, te = prep.pointers["train"], prep.pointers.get("test")
+    ref = DataRef(tr.uri, prep.local["train"].sha256, len(sets.train))
+    if te is not None:
+        cur = DataRef(te.uri, prep.local["test"].sha256, len(sets.test))
+    else:
+        cur = DataRef(tr.uri + " (test split)", prep.local["train"].sha256, len(sets.test))
+    return sets.train, sets.test, ref, cur, prep.run_key
+
+
+def _check_blocking(checks: ChecksResult) -> None:
+    for check in checks.failures:
+        if check.name in BLOCKING_CHECKS and check.severity == "error":
+            raise DataCheckError(check.message,
+                                 hint="the reference and the current data need every feature "
+                                      "of the spec and at least one row")
+
+
+def _check_settings(spec: ModelSpec) -> None:
+    """drift.columns must name a feature, the target, or 'prediction'."""
+    from gitops_ml.project.typed_yaml import did_you_mean
+
+    known = [*spec.features.model_inputs, spec.target, "prediction"]
+    for name in spec.drift.columns:
+        if name not in known:
+            raise ConfigError(f"drift.columns names '{name}', which is not a feature, the "
+                              "target or 'prediction'",
+                              location=Location(spec.file) if spec.file else None,
+                              hint=did_you_mean(name, known) or "features: "
+                              + ", ".join(spec.features.model_inputs))
+
+
+def _predictions(model: Any, frame: pd.DataFrame, spec: ModelSpec, side: str) -> Any:
+    import pandas as pd
+
+    try:
+        values = model.predict(frame[list(spec.features.model_inputs)])
+    except Exception as exc:
+        raise TrainingError(f"the model cannot predict on the {side} data: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    return pd.Series(values, name="prediction")
+
+
+# --- the verbs ---------------------------------------------------------------------------
+
+def run_drift(config: ProjectConfig, spec: ModelSpec, *, reference: Any = None,
+              current: Any = None, model_artifact: str | Path | None = None,
+              html: str | Path | None = None, out: str | Path | None = None,
+              write_store: bool = True) -> DriftResult:
+    """Drift of the current data against the reference for a model, with data checks, gates,
+    optionally prediction drift and the Evidently HTML report; writes drift.json to ``out``
+    and (when the model's run is known) into the store beside the run."""
+    # everything the checks look at: features, target, sensitive attributes, contract columns
+    columns = list(dict.fromkeys((*spec.features.model_inputs, spec.target,
+                                  *spec.features.sensitive, *spec.schema_)))
+    run_key = None
+    reference_is_training = reference is None
+    if reference is None or current is None:
+        use_default_current = current is None and spec.data.current is None
+        if reference is None or use_default_current:
+            tr, te, tr_ref, te_ref, run_key = _training_data(config, spec)
+            if reference is None:
+                ref_df, ref_ref = tr, tr_ref
+            if use_default_current:
+                cur_df, cur_ref = te, te_ref
+        if current is None and spec.data.current is not None:
+            current = spec.data.current
+    if reference is not None:
+        ref_df, ref_ref = load_table(config, reference, spec, columns)
+    if current is not None:
+        cur_df, cur_ref = load_table(config, current, spec, columns)
+    result = compare(spec, ref_df, cur_df, ref_ref, cur_ref, model_artifact=model_artifact,
+                     html=html)
+    # drift.json belongs beside the run only when it compares against that run's training data
+    keep = write_store and reference_is_training
+    return write_result(config, result, out=out, run_key=run_key if keep else None)
+
+
+def compare(spec: ModelSpec, ref_df: pd.DataFrame, cur_df: pd.DataFrame, ref_ref: DataRef,
+            cur_ref: DataRef, *, model_artifact: str | Path | None = None,
+            html: str | Path | None = None) -> DriftResult:
+    """Checks, drift, prediction drift, HTML and gates for two frames of a spec's data."""
+    _check_settings(spec)
+    checks = run_checks(spec, ref_df, cur_df)
+    _check_blocking(checks)
+    ref_df, cur_df = normalise(spec, ref_df), normalise(spec, cur_df)
+    kinds = spec_kinds(spec)
+    has_target = spec.target in ref_df.columns and spec.target in cur_df.columns
+    result = engine.detect_drift(
+        ref_df, cur_df, columns=list(spec.features.model_inputs), kinds=kinds,
+        settings=spec.drift, target=spec.target if has_target else None,
+        target_kind=kinds[spec.target], reference_ref=ref_ref, current_ref=cur_ref)
+    prediction = None
+    if model_artifact is not None:
+        from gitops_ml.runs import artifacts
+
+        model = artifacts.load(model_artifact)
+        kind = CATEGORICAL if spec.task == "classification" else NUMERICAL
+        method, threshold = engine.column_settings(spec.drift, "prediction")
+        prediction = engine.column_drift(
+            "prediction", _predictions(model, ref_df, spec, "reference"),
+            _predictions(model, cur_df, spec, "current"), kind, method=method,
+            threshold=threshold)
+    warnings = list(result.warnings)
+    if not has_target:
+        warnings.append(f"no target drift: '{spec.target}' is not in both datasets")
+    result = replace(result, prediction=prediction, checks=checks, model=spec.name,
+                     warnings=tuple(warnings))
+    if html is not None:
+        from gitops_ml.drift.evidently_html import render_html
+
+        report = render_html(ref_df, cur_df, result, Path(html),
+                             sample_rows=spec.drift.report_sample_rows, settings=spec.drift)
+        result = replace(result, report_html=report.path, sampled_rows=report.sampled_rows,
+                         warnings=(*result.warnings, *report.warnings))
+    return replace(result, gates=evaluate_gates(spec, result))
+
+
+def write_result(config: ProjectConfig, result: DriftResult, *, out: str | Path | None,
+                 run_key: str | None) -> DriftResult:
+    payload = json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_json_default)
+    if out is not None:
+        path = Path(out)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(payload + "\n")
+            tmp.replace(path)
+        except OSError as exc:
+            raise GitopsMLError(f"cannot write {path}: {exc}") from exc
+    if run_key is not None:
+        from gitops_ml.runs.store import Store
+
+        store = Store.open(config)
+        if store.has_run(run_key):
+            store.write_run_file(run_key, DRIFT_FILE, payload.encode())
+    return result
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+# --- monitor -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """Drift of fresh data against the production model's reference, for scheduled runs.
+
+    ``issue_title``/``issue_body`` are what the GitHub adapter puts in the drift issue."""
+
+    model: str
+    drift_found: bool
+    reference_source: str  # 'registry' | 'option'
+    production_version: str | None
+    drift: DriftResult
+    issue_title: str
+    issue_body: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "drift_found": self.drift_found,
+                "reference_source": self.reference_source,
+                "production_version": self.production_version,
+                "issue_title": self.issue_title, "issue_body": self.issue_body,
+                "drift": self.drift.to_dict()}
+
+
+def production_reference(config: ProjectConfig, spec: ModelSpec) -> tuple[Any, str | None] | None:
+    """The data the production version was trained on, as a data ref (an inline pointer with
+    its sha256, so the bytes are verified) and the version; None when no version holds the
+    stage."""
+    from gitops_ml.evaluate.registry_champion import production_reference as find_reference
+    from gitops_ml.project.spec import InlinePointer
+
+    found = find_reference(config, spec)
+    if found is None:
+        return None
+    if isinstance(found, tuple):
+        return found[0], found[1] if len(found) > 1 else None
+    ref = getattr(found, "reference", None)
+    if isinstance(ref, dict) and ref.get("uri"):
+        pointer = InlinePointer(uri=str(ref["uri"]), sha256=ref.get("sha256"))
+        return pointer, getattr(found, "version", None)
+    return found, getattr(found, "version", None)
+
+
+def monitor(config: ProjectConfig, spec: ModelSpec, *, current: Any, reference: Any = None,
+            html: str | Path | None = None, out: str | Path | None = None) -> MonitorResult:
+    """Drift of ``current`` against the production model's reference data (or ``reference``)."""
+    version = None
+    source = "option"
+    if reference is None:
+        found = production_reference(config, spec)
+        if found is None:
+            raise ConfigError(
+                f"no reference data for '{spec.name}': the registry has no production "
+                "version with a reference", location=Location(spec.file) if spec.file else None,
+                hint="pass --reference POINTER (the data the production model was trained on)")
+        reference, version = found
+        source = "registry"
+    result = run_drift(config, spec, reference=reference, current=current, html=html, out=out,
+                       write_store=False)
+    failed_gates = [g for g in result.gates if g.kind == "drift" and not g.passed]
+    found_drift = result.dataset_drift or bool(failed_gates)
+    return MonitorResult(model=spec.name, drift_found=found_drift, reference_source=source,
+                         production_version=version, drift=result,
+                         issue_title=f"Data drift in {spec.name}: "
+                                     f"{result.number_of_drifted_columns} of "
+                                     f"{len(result.columns)} columns drifted",
+                         issue_body=markdown(result))
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}"
+
+
+def _row(col: ColumnDrift) -> str:
+    mark = "🔴 drift" if col.drifted else "🟢 ok"
+    note = f" ({col.note})" if col.note else ""
+    return (f"| `{col.column}` | {col.kind} | {col.method or '—'} | {_fmt(col.score)} | "
+            f"{_fmt(col.threshold)} | {mark}{note} |")
+
+
+def markdown(result: DriftResult, top: int = 50) -> str:
+    """A Markdown summary: the dataset verdict and a table of columns, drifted first."""
+    head = (f"**Dataset drift: {'yes' if result.dataset_drift else 'no'}** — "
+            f"{result.number_of_drifted_columns} of {len(result.columns)} columns drifted "
+            f"(share {result.share_of_drifted_columns:.2f}, threshold {result.drift_share:g}).")
+    lines = [head, "", f"Reference: `{result.reference.uri}` ({result.reference.rows} rows); "
+             f"current: `{result.current.uri}` ({result.current.rows} rows).", "",
+             "| column | kind | method | score | threshold | verdict |",
+             "|---|---|---|---|---|---|"]
+    cols = sorted(result.columns, key=lambda c: not c.drifted)
+    lines += [_row(c) for c in cols[:top]]
+    if len(cols) > top:
+        lines.append(f"| … {len(cols) - top} more | | | | | |")
+    for label, col in (("Target", result.target), ("Prediction", result.prediction)):
+        if col is not None:
+            lines += ["", f"{label} drift: {'yes' if col.drifted else 'no'} "
+                      f"({col.method}, score {_fmt(col.score)}, threshold {_fmt(col.threshold)})"]
+    if result.sampled_rows:
+        lines += ["", f"The HTML report ran on a seeded sample of {result.sampled_rows} rows."]
+    return "\n".join(lines)
+
+
+def text(result: DriftResult) -> str:
+    """Terminal text for the drift command."""
+    width = max([len(c.column) for c in result.columns] + [6])
+    lines = [f"{'column':<{width}}  {'kind':<11}  {'method':<13}  {'score':>10}  "
+             f"{'threshold':>9}  verdict"]
+    for c in result.columns:
+        lines.append(f"{c.column:<{width}}  {c.kind:<11}  {c.method or '-':<13}  "
+                     f"{_fmt(c.score):>10}  {_fmt(c.threshold):>9}  "
+                     f"{'DRIFT' if c.drifted else 'ok'}{'  (' + c.note + ')' if c.note else ''}")
+    lines.append(f"dataset drift: {'yes' if result.dataset_drift else 'no'} "
+                 f"({result.number_of_drifted_columns}/{len(result.columns)} columns, share "
+                 f"{result.share_of_drifted_columns:.3f}, threshold {result.drift_share:g})")
+    for label, col in (("target", result.target), ("prediction", result.prediction)):
+        if col is not None:
+            lines.append(f"{label} drift: {'yes' if col.drifted else 'no'} ({col.method}, "
+                         f"score {_fmt(col.score)})")
+    if result.checks is not None:
+        s = result.checks.summary()
+        lines.append(f"data checks: {'passed' if s['passed'] else 'FAILED'} "
+                     f"({s['failed']} of {s['checks']} failed)")
+        lines += [f"  - {c.name}: {c.message}" for c in result.checks.failures]
+    for g in result.gates:
+        state = "skipped" if g.skipped else ("passed" if g.passed else "FAILED")
+        value = "" if g.value is None else f" (value {_fmt(g.value)})"
+        lines.append(f"gate {g.gate}: {state}{value}" + (f" — {g.note}" if g.note else ""))
+    if result.report_html:
+        lines.append(f"report: {result.report_html}"
+                     + (f" (sample of {result.sampled_rows} rows)" if result.sampled_rows
+                        else ""))
+    lines += [f"warning: {w}" for w in result.warnings]
+    return "\n".join(lines)
+
+
+# --- entry points for the CLI --------------------------------------------------------------
+
+def drift_model(repo: str | Path | None, model: str, **options: Any) -> DriftResult:
+    """``gitops-ml drift MODEL``: load the config and the spec, then :func:`run_drift`."""
+    from gitops_ml.project.spec import find_spec, load_config
+
+    config = load_config(repo)
+    return run_drift(config, find_spec(config, model), **options)
+
+
+def monitor_model(repo: str | Path | None, model: str, **options: Any) -> MonitorResult:
+    """``gitops-ml monitor MODEL``: load the config and the spec, then :func:`monitor`."""
+    from gitops_ml.project.spec import find_spec, load_config
+
+    config = load_config(repo)
+    return monitor(config, find_spec(config, model), **options)

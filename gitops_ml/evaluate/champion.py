@@ -1,0 +1,108 @@
+"""The champion: the model a candidate is compared against.
+
+By default the champion is the model currently at the spec's promotion stage, looked up in the
+registry (:class:`gitops_ml.evaluate.registry_champion.RegistryChampion`, see
+:func:`default_provider`). ``evaluate --champion PATH|RUN_KEY`` names one explicitly
+(:class:`ExplicitChampion`): an artifact file, or a run key in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from gitops_ml.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from gitops_ml.project.spec import ModelSpec, ProjectConfig
+
+_RUN_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Champion:
+    """A model to beat. ``artifact_path`` is a local file whose sha256 has been verified."""
+
+    artifact_sha256: str
+    artifact_path: Path
+    version: str | None = None
+    run_key: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    features: tuple[str, ...] | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "run_key": self.run_key,
+                "artifact_sha256": self.artifact_sha256, "metrics": dict(self.metrics),
+                "source": self.source}
+
+
+@runtime_checkable
+class ChampionProvider(Protocol):
+    def find(self, config: ProjectConfig, spec: ModelSpec) -> Champion | None:
+        """The champion for ``spec``, or None when there is none yet (a first model)."""
+        ...
+
+
+class NoChampion:
+    """The provider used when no registry is available: there is never a champion."""
+
+    def find(self, config: ProjectConfig, spec: ModelSpec) -> Champion | None:
+        return None
+
+
+def from_run(config: ProjectConfig, run_key: str, *, version: str | None = None,
+             source: str | None = None) -> Champion:
+    """A champion from a run in the store: its verified artifact, features and metrics."""
+    from gitops_ml.runs.records import RUN_FILE, RunRecord
+    from gitops_ml.runs.store import Store
+
+    store = Store.open(config)
+    if not store.has_run(run_key):
+        raise ArtifactError(f"champion run {run_key[:12]} is not in the store {store.location}")
+    record = RunRecord.from_json(store.read_run_file(run_key, RUN_FILE),
+                                 source=store.run_file_uri(run_key, RUN_FILE))
+    path = store.path_of(record.artifact_sha256)
+    metrics: dict[str, float] = {}
+    if store.has_run_file(run_key, "evaluation.json"):
+        try:
+            raw = json.loads(store.read_run_file(run_key, "evaluation.json"))
+            metrics = {k: v for k, v in (raw.get("metrics") or {}).items()
+                       if isinstance(v, int | float)}
+        except ValueError:
+            metrics = {}
+    return Champion(artifact_sha256=record.artifact_sha256, artifact_path=path,
+                    version=version, run_key=run_key, metrics=metrics,
+                    features=record.features, source=source or f"run {run_key[:12]}")
+
+
+class ExplicitChampion:
+    """``--champion PATH|RUN_KEY``: an artifact file, or a run key in the store."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+    def find(self, config: ProjectConfig, spec: ModelSpec) -> Champion | None:
+        from gitops_ml.runs.store import sha256_file
+
+        ref = self.ref
+        if _RUN_KEY.fullmatch(ref) and not Path(ref).exists():
+            return from_run(config, ref)
+        path = Path(ref)
+        if not path.is_absolute() and not path.exists():
+            path = config.resolve(ref)
+        if not path.is_file():
+            raise ArtifactError(f"{ref}: champion artifact not found",
+                                hint="give an artifact file or a run key in the store")
+        return Champion(artifact_sha256=sha256_file(path), artifact_path=path,
+                        source=str(ref))
+
+
+def default_provider() -> ChampionProvider:
+    """The version at the spec's promotion stage in the Git registry."""
+    from gitops_ml.evaluate.registry_champion import RegistryChampion
+
+    return RegistryChampion()

@@ -1,0 +1,472 @@
+"""The project config (``gitops-ml.yaml``) and model specs (``models/*/model.yaml``).
+
+These are frozen dataclasses loaded by :mod:`gitops_ml.project.typed_yaml`, so every error names
+``file:line:column`` and the key path. Validation that needs the world (does the estimator
+class exist, are its params right, is the data's header right) lives in
+:mod:`gitops_ml.project.validate`; this module checks only what the file itself says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from gitops_ml.errors import ConfigError, Location, NoConfigError
+from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project import yaml_document as yamlio
+from gitops_ml.project.yaml_document import Document, KeyPath
+
+CONFIG_FILE = "gitops-ml.yaml"
+SCHEMA_BASE = "https://gitops-ml.dev/schemas"
+SHA256_PATTERN = "[0-9a-f]{64}"
+NAME_PATTERN = "[a-z0-9][a-z0-9_-]*"
+
+Task = Literal["classification", "regression"]
+
+CLASSIFICATION_METRICS = (
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
+    "average_precision", "brier",
+)
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "mse", "medae")
+METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "classification": CLASSIFICATION_METRICS,
+    "regression": REGRESSION_METRICS,
+}
+# Metrics where smaller is better: gates and deltas read them the other way round.
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "rmse", "mae", "mape", "mse", "medae"})
+
+DRIFT_METHODS = ("ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
+                 "hellinger")
+DRIFT_GATES = ("share_of_drifted_columns", "dataset_drift", "target_drift",
+               "prediction_drift")
+FAIRNESS_GATES = ("demographic_parity_difference", "equalized_odds_difference",
+                  "demographic_parity_ratio")
+CHECK_GATES = ("data_checks", "schema", "missing_columns", "new_categories", "empty_data",
+               "dtype_changes")
+
+
+# --- project config ------------------------------------------------------------------------
+# The models below are frozen, compared by identity (eq=False): nothing compares specs by value,
+# and every generated method is an exec() on the start-up path of validate and plan.
+
+@dataclass(frozen=True, eq=False)
+class ProjectConfig:
+    """gitops-ml project configuration, at the repository root."""
+
+    models: str | tuple[str, ...] = field(
+        default="models/*/model.yaml",
+        metadata={"doc": "Glob(s), relative to the repo root, that find the model specs."})
+    store: str = field(
+        default=".gitops-ml/store",
+        metadata={"doc": "Artifact store: a folder (relative to the repo) or an fsspec URI."})
+    registry: Literal["git", "github"] = field(
+        default="git",
+        metadata={"doc": "git: annotated tags; github: tags plus GitHub Releases."})
+    cache: str = field(
+        default=".gitops-ml/cache",
+        metadata={"doc": "Local content-addressed cache of data."})
+    root: str = field(default=".", metadata={"internal": True})
+    file: str = field(default=CONFIG_FILE, metadata={"internal": True})
+
+    @property
+    def model_globs(self) -> tuple[str, ...]:
+        return (self.models,) if isinstance(self.models, str) else tuple(self.models)
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root)
+
+    def resolve(self, rel: str) -> Path:
+        """A path relative to the repo root (URIs are not paths: see ``data``)."""
+        p = Path(rel)
+        return p if p.is_absolute() else self.root_path / p
+
+
+# --- model spec ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InlinePointer:
+    """A data pointer written inline in the spec instead of in a pointer file."""
+
+    uri: str = field(metadata={"doc": "Where the data lives: a repo path, file://, https://, s3://"})
+    sha256: str | None = field(
+        default=None, metadata={"pattern": SHA256_PATTERN,
+                                "pattern_hint": "a sha256 is 64 lowercase hex characters",
+                                "doc": "sha256 of the file's bytes."})
+    size: int | None = field(default=None, metadata={"ge": 0})
+    format: Literal["csv", "parquet", "jsonl"] | None = None
+
+
+PointerRef = str | InlinePointer
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """How to split the training data when there is no test pointer."""
+
+    test_size: float = field(default=0.2, metadata={"gt": 0, "lt": 1})
+    seed: int = 42
+    stratify: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class DataSpec:
+    """The model's data, as pointers."""
+
+    train: PointerRef = field(metadata={"doc": "Pointer file, DVC .dvc file, or inline pointer."})
+    test: PointerRef | None = None
+    current: PointerRef | None = field(
+        default=None, metadata={"doc": "Fresh data for drift; defaults to the test data."})
+    split: Split = field(default_factory=Split)
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """Model inputs by kind, and the sensitive attributes sliced for bias."""
+
+    numeric: tuple[str, ...] = field(default_factory=tuple)
+    categorical: tuple[str, ...] = field(default_factory=tuple)
+    sensitive: tuple[str, ...] = field(
+        default_factory=tuple,
+        metadata={"doc": "Sliced for bias; not used as a feature unless listed above."})
+
+    @property
+    def model_inputs(self) -> tuple[str, ...]:
+        return (*self.numeric, *self.categorical)
+
+    def check(self, doc: Document, path: KeyPath) -> None:
+        if not self.model_inputs:
+            raise doc.error(path, "no features: list at least one numeric or categorical column")
+        seen: dict[str, str] = {}
+        for kind in ("numeric", "categorical"):
+            for i, name in enumerate(getattr(self, kind)):
+                if name in seen:
+                    raise doc.error((*path, kind, i),
+                                    f"feature '{name}' is listed twice ({seen[name]} and {kind})")
+                seen[name] = kind
+
+
+@dataclass(frozen=True, eq=False)
+class Estimator:
+    """A scikit-learn estimator by class path, or a factory that builds a whole pipeline."""
+
+    class_: str | None = field(
+        default=None, metadata={"key": "class",
+                                "doc": "Import path, e.g. sklearn.ensemble.RandomForestClassifier"})
+    params: dict[str, Any] = field(default_factory=dict)
+    factory: str | None = field(
+        default=None, metadata={"doc": "path/to/file.py:function returning a Pipeline",
+                                "pattern": r"[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*",
+                                "pattern_hint": "write it as path/to/file.py:function"})
+
+    def check(self, doc: Document, path: KeyPath) -> None:
+        if (self.class_ is None) == (self.factory is None):
+            raise doc.error(path, "give exactly one of 'class' and 'factory'")
+        if self.factory is not None and self.params:
+            raise doc.error((*path, "params"), "'params' goes with 'class', not 'factory'")
+
+
+@dataclass(frozen=True, eq=False)
+class Gate:
+    """A quality gate. Exactly one of metric, drift, fairness, check."""
+
+    metric: str | None = None
+    drift: str | None = None
+    fairness: str | None = None
+    check_: str | None = field(default=None, metadata={"key": "check"})
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = field(default=None, metadata={"ge": 0,
+                                   "doc": "Largest allowed fall against the champion."})
+    min_gain: float | None = field(default=None, metadata={"doc": "Least required gain."})
+    relative: bool = field(default=False, metadata={
+        "doc": "max_drop/min_gain as a fraction of the champion's value."})
+
+    @property
+    def kind(self) -> str:
+        for kind in ("metric", "drift", "fairness", "check"):
+            if self.subject_of(kind) is not None:
+                return kind
+        raise AssertionError("unchecked gate")
+
+    def subject_of(self, kind: str) -> str | None:
+        value: str | None = getattr(self, "check_" if kind == "check" else kind)
+        return value
+
+    @property
+    def subject(self) -> str:
+        value = self.subject_of(self.kind)
+        assert value is not None
+        return value
+
+    @property
+    def is_relative_to_champion(self) -> bool:
+        return self.max_drop is not None or self.min_gain is not None
+
+    def describe(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"≥ {self.min:g}")
+        if self.max is not None:
+            parts.append(f"≤ {self.max:g}")
+        unit = "" if not self.relative else " (relative)"
+        if self.max_drop is not None:
+            parts.append(f"drop ≤ {self.max_drop:g}{unit} vs champion")
+        if self.min_gain is not None:
+            parts.append(f"gain ≥ {self.min_gain:g}{unit} vs champion")
+        return f"{self.subject} " + ", ".join(parts)
+
+    def check(self, doc: Document, path: KeyPath) -> None:
+        kinds = [k for k in ("metric", "drift", "fairness", "check") if self.subject_of(k)]
+        if len(kinds) != 1:
+            raise doc.error(path, "a gate names exactly one of metric, drift, fairness, check")
+        kind = kinds[0]
+        bounds = [b for b in ("min", "max", "max_drop", "min_gain") if getattr(self, b) is not None]
+        if not bounds and kind != "check":
+            raise doc.error(path, "a gate needs a bound: min, max, max_drop or min_gain")
+        if kind != "metric" and (self.max_drop is not None or self.min_gain is not None):
+            raise doc.error(path, "max_drop and min_gain apply to metric gates only")
+        allowed = {"drift": DRIFT_GATES, "fairness": FAIRNESS_GATES, "check": CHECK_GATES}
+        subject = self.subject
+        if kind in allowed and subject not in allowed[kind]:
+            raise doc.error((*path, kind), f"unknown {kind} gate '{subject}'",
+                            hint=schema.did_you_mean(subject, allowed[kind])
+                            or "allowed: " + ", ".join(allowed[kind]))
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnContract:
+    """What a column must look like (a data contract)."""
+
+    dtype: Literal["int", "float", "number", "string", "bool", "category", "datetime"] | None = None
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str | int | float | bool, ...] | None = None
+    max_null_share: float | None = field(default=None, metadata={"ge": 0, "le": 1})
+    unique: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class DriftColumn:
+    """Per-column drift method and threshold (Evidently's names)."""
+
+    method: Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
+                    "hellinger"] | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class DriftSettings:
+    """Drift detection settings. Defaults reproduce Evidently's DataDriftPreset."""
+
+    method: Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
+                    "hellinger"] | None = field(
+        default=None, metadata={"doc": "One method for every column (default: per column, "
+                                       "as Evidently chooses)."})
+    threshold: float | None = None
+    drift_share: float = field(default=0.5, metadata={"gt": 0, "le": 1})
+    columns: dict[str, DriftColumn] = field(default_factory=dict)
+    report_sample_rows: int = field(default=50_000, metadata={"ge": 1})
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """How deltas against the champion get their confidence intervals."""
+
+    bootstrap: int = field(default=1000, metadata={"ge": 0,
+                           "doc": "Paired bootstrap resamples for metric deltas (0: none)."})
+    seed: int = 0
+    confidence: float = field(default=0.95, metadata={"gt": 0, "lt": 1})
+
+
+@dataclass(frozen=True, eq=False)
+class Promotion:
+    """The stage a merge promotes to, and the version bump."""
+
+    stage: str = field(default="production", metadata={"pattern": NAME_PATTERN})
+    bump: Literal["major", "minor", "patch"] = "minor"
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """A model: its data, features, estimator, metrics and quality gates."""
+
+    name: str = field(metadata={"pattern": NAME_PATTERN,
+                                "pattern_hint": "lowercase letters, digits, '-' and '_'"})
+    task: Task
+    data: DataSpec
+    target: str
+    features: Features
+    estimator: Estimator
+    description: str = ""
+    metrics: tuple[str, ...] = field(default_factory=tuple)
+    gates: tuple[Gate, ...] = field(default_factory=tuple)
+    schema_: dict[str, ColumnContract] = field(default_factory=dict, metadata={"key": "schema"})
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    promotion: Promotion = field(default_factory=Promotion)
+    file: str = field(default="", metadata={"internal": True})
+
+    @property
+    def folder(self) -> str:
+        """The spec's folder, repo-relative (POSIX)."""
+        return str(Path(self.file).parent.as_posix())
+
+    @property
+    def effective_metrics(self) -> tuple[str, ...]:
+        if self.metrics:
+            return tuple(self.metrics)
+        if self.task == "classification":
+            return ("accuracy", "f1", "roc_auc")
+        return ("rmse", "mae", "r2")
+
+    def check(self, doc: Document, path: KeyPath) -> None:
+        valid = METRICS_BY_TASK[self.task]
+        for i, metric in enumerate(self.metrics):
+            if metric not in valid:
+                raise doc.error(
+                    (*path, "metrics", i), f"metric '{metric}' is not valid for {self.task}",
+                    hint=schema.did_you_mean(metric, valid) or "valid: " + ", ".join(valid))
+        listed = set(self.effective_metrics)
+        for i, gate in enumerate(self.gates):
+            if gate.metric is not None and gate.metric not in listed:
+                raise doc.error(
+                    (*path, "gates", i, "metric"),
+                    f"gate on metric '{gate.metric}', which is not in metrics",
+                    hint="add it to 'metrics' or fix the name"
+                    + (f"; {m}" if (m := schema.did_you_mean(gate.metric, listed)) else ""))
+        inputs = set(self.features.model_inputs)
+        if self.target in inputs:
+            raise doc.error((*path, "target"), f"target '{self.target}' is also a feature")
+        for i, name in enumerate(self.features.sensitive):
+            if name == self.target:
+                raise doc.error((*path, "features", "sensitive", i),
+                                "the target cannot be a sensitive attribute")
+        if self.task == "regression" and any(
+                g.fairness == "demographic_parity_difference" for g in self.gates):
+            pass  # defined for regression too (as a difference in mean prediction)
+
+    def canonical(self) -> dict[str, Any]:
+        """The spec as plain data, without fields that do not change the model."""
+        data = asdict(self)
+        for key in ("file", "description", "gates", "promotion", "drift", "evaluation"):
+            data.pop(key, None)
+        return data
+
+    def canonical_hash(self) -> str:
+        """sha256 of the canonical spec: what goes into the run key."""
+        import hashlib
+
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def spec_hash(self) -> str:
+        """sha256 of the whole spec, gates included (recorded in manifests)."""
+        data = asdict(self)
+        data.pop("file", None)
+        import hashlib
+
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --- loading -------------------------------------------------------------------------------
+
+def find_root(start: str | Path = ".") -> Path:
+    """The nearest folder at or above ``start`` holding gitops-ml.yaml."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise NoConfigError(
+        f"no {CONFIG_FILE} found in {here} or any parent folder",
+        hint="run 'gitops-ml init' to create one, or pass --repo",
+    )
+
+
+def load_config(root: str | Path | None = None) -> ProjectConfig:
+    """Load ``gitops-ml.yaml`` from ``root`` (or the nearest folder above the cwd)."""
+    root_path = find_root(root or ".")
+    doc = yamlio.load(root_path / CONFIG_FILE, display=CONFIG_FILE)
+    data = {} if doc.data is None else doc.data
+    cfg = schema.load_dataclass(ProjectConfig, data, doc)
+    return dataclasses.replace(cfg, root=str(root_path))
+
+
+def load_spec_document(path: Path, display: str) -> tuple[ModelSpec, Document]:
+    doc = yamlio.load(path, display=display)
+    if doc.data is None:
+        raise ConfigError("the model spec is empty", location=Location(display))
+    spec = schema.load_dataclass(ModelSpec, doc.data, doc)
+    return dataclasses.replace(spec, file=display), doc
+
+
+def load_spec(path: str | Path, config: ProjectConfig | None = None) -> ModelSpec:
+    p = Path(path)
+    display = _display(p, config)
+    return load_spec_document(p if p.is_absolute() or config is None else config.resolve(str(p)),
+                              display)[0]
+
+
+def _display(p: Path, config: ProjectConfig | None) -> str:
+    if config is None:
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(config.root_path.resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def spec_files(config: ProjectConfig) -> list[str]:
+    """Repo-relative POSIX paths of every spec the config's globs match, sorted."""
+    root = config.root_path
+    found: set[str] = set()
+    for pattern in config.model_globs:
+        for hit in glob.glob(pattern, root_dir=root, recursive=True):
+            found.add(Path(hit).as_posix())
+    return sorted(found)
+
+
+def load_specs(config: ProjectConfig) -> list[ModelSpec]:
+    """Every spec the config finds. Names must be unique."""
+    specs: list[ModelSpec] = []
+    seen: dict[str, ModelSpec] = {}
+    for rel in spec_files(config):
+        spec, doc = load_spec_document(config.resolve(rel), rel)
+        if spec.name in seen:
+            raise doc.error(("name",), f"model name '{spec.name}' is already used by "
+                            f"{seen[spec.name].file}", hint="model names must be unique")
+        seen[spec.name] = spec
+        specs.append(spec)
+    return specs
+
+
+def find_spec(config: ProjectConfig, model: str) -> ModelSpec:
+    """A model by name, or by the path of its spec file."""
+    p = Path(model)
+    if model.endswith((".yaml", ".yml")) or p.suffix in (".yaml", ".yml"):
+        rel = _display(p if p.is_absolute() else Path.cwd() / p, config)
+        if not config.resolve(rel).is_file():
+            raise ConfigError(f"spec file not found: {model}")
+        return load_spec_document(config.resolve(rel), rel)[0]
+    specs = load_specs(config)
+    for spec in specs:
+        if spec.name == model:
+            return spec
+    names = [s.name for s in specs]
+    raise ConfigError(f"no model named '{model}'",
+                      hint=schema.did_you_mean(model, names) or
+                      ("models: " + ", ".join(names) if names else "no model specs found"))
+
+
+def spec_json_schema() -> dict[str, Any]:
+    return schema.json_schema(ModelSpec, "gitops-ml model spec", f"{SCHEMA_BASE}/model.json")
+
+
+def config_json_schema() -> dict[str, Any]:
+    return schema.json_schema(ProjectConfig, "gitops-ml project config",
+                              f"{SCHEMA_BASE}/config.json")

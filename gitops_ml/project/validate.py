@@ -1,0 +1,276 @@
+"""``gitops-ml validate``: check the config, the model specs and their data pointers without
+fitting anything, and without importing scikit-learn when its catalogue answers."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
+from gitops_ml.project import catalogue, spec
+from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project.spec import ModelSpec, ProjectConfig
+from gitops_ml.project.yaml_document import Document
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """One problem found, as the one line a user sees and its parts."""
+
+    code: str
+    message: str
+    line_text: str  # the one line a user sees
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    key_path: str | None = None
+
+    @classmethod
+    def of(cls, err: GitopsMLError) -> Problem:
+        loc = err.location
+        return cls(err.code, err.message, err.one_line(), loc.file if loc else None,
+                   loc.line if loc else None, loc.column if loc else None, err.key_path)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelCheck:
+    """A model that passed, and which data headers were checked."""
+
+    name: str
+    spec: str
+    estimator: str
+    header_checked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationResult:
+    """Everything validate checked, and the problems found."""
+
+    config: str
+    models: tuple[ModelCheck, ...]
+    pointers: tuple[str, ...]
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _classify(config: ProjectConfig, paths: tuple[str, ...]) -> tuple[list[str], list[str],
+                                                                        list[Problem]]:
+    """Split command-line paths into spec files and pointer files (repo-relative)."""
+    matched = set(spec.spec_files(config))
+    specs: list[str] = []
+    pointers: list[str] = []
+    problems: list[Problem] = []
+    root = config.root_path.resolve()
+    for raw in paths:
+        p = Path(raw)
+        absolute = p if p.is_absolute() else Path.cwd() / p
+        try:
+            rel = absolute.resolve().relative_to(root).as_posix()
+        except ValueError:
+            problems.append(Problem.of(ConfigError(
+                f"{raw} is outside the project at {root}", location=Location(raw))))
+            continue
+        if rel == spec.CONFIG_FILE:
+            continue  # the config is always checked
+        if not absolute.exists():
+            problems.append(Problem.of(ConfigError("file not found", location=Location(rel))))
+        elif rel.endswith((".ptr.yaml", ".ptr.yml", ".dvc")):
+            pointers.append(rel)
+        elif rel in matched:
+            specs.append(rel)
+        else:
+            globs = ", ".join(config.model_globs)
+            problems.append(Problem.of(ConfigError(
+                f"not matched by any model glob in {spec.CONFIG_FILE} ({globs})",
+                location=Location(rel),
+                hint=f"move the spec, or add its path to 'models' in {spec.CONFIG_FILE}")))
+    return specs, pointers, problems
+
+
+def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
+             check_data: bool = True) -> ValidationResult:
+    """Check the project. Problems are collected (one per file at most), not raised, so one
+    run shows every broken spec; a missing or broken config is raised."""
+    config = spec.load_config(root)
+    problems: list[Problem] = []
+    if paths:
+        spec_rels, pointer_rels, problems = _classify(config, paths)
+    else:
+        spec_rels, pointer_rels = spec.spec_files(config), []
+    models: list[ModelCheck] = []
+    seen: dict[str, str] = {}
+    checked_pointers: set[str] = set()
+    all_names = _all_names(config, spec_rels) if paths else {}
+    for rel in spec_rels:
+        try:
+            model, doc = spec.load_spec_document(config.resolve(rel), rel)
+            if model.name in seen or all_names.get(model.name, rel) != rel:
+                other = seen.get(model.name) or all_names[model.name]
+                raise doc.error(("name",), f"model name '{model.name}' is already used by "
+                                f"{other}", hint="model names must be unique")
+            seen[model.name] = rel
+            check_estimator(config, model, doc)
+            header_checked = _check_data(config, model, doc, checked_pointers) \
+                if check_data else ()
+            models.append(ModelCheck(model.name, rel, model.estimator.class_ or
+                                     f"factory {model.estimator.factory}", header_checked))
+        except GitopsMLError as err:
+            problems.append(Problem.of(err))
+    for rel in pointer_rels:
+        if rel in checked_pointers:
+            continue
+        try:
+            _data().check_pointer(config, rel)
+            checked_pointers.add(rel)
+        except GitopsMLError as err:
+            problems.append(Problem.of(err))
+    return ValidationResult(spec.CONFIG_FILE, tuple(models), tuple(sorted(checked_pointers)),
+                            tuple(problems))
+
+
+def _all_names(config: ProjectConfig, skip: list[str]) -> dict[str, str]:
+    """Names of every spec in the project (for uniqueness when only some files are given)."""
+    names: dict[str, str] = {}
+    for rel in spec.spec_files(config):
+        try:
+            model = spec.load_spec_document(config.resolve(rel), rel)[0]
+        except GitopsMLError:
+            continue
+        names.setdefault(model.name, rel)
+    return names
+
+
+def _data() -> Any:
+    import importlib
+
+    return importlib.import_module("gitops_ml.data.pointers")
+
+
+# --- estimators ----------------------------------------------------------------------------
+
+def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> None:
+    est = model.estimator
+    if est.factory is not None:
+        _check_factory(config, est.factory, doc)
+        return
+    assert est.class_ is not None
+    path = est.class_
+    cat = catalogue.load()
+    info = cat.get(path) if cat is not None else None
+    if info is None:
+        if path.startswith("sklearn.") and cat is not None:
+            short = path.rsplit(".", 1)[-1]
+            same_name = [n for n in cat.names() if n.rsplit(".", 1)[-1] == short]
+            hint = (f"did you mean '{same_name[0]}'?" if same_name
+                    else schema.did_you_mean(path, cat.names()))
+            raise doc.error(("estimator", "class"),
+                            f"'{path}' is not a scikit-learn estimator "
+                            f"(scikit-learn {cat.version})", hint=hint)
+        info = _import_estimator(path, doc)
+    name = path.rsplit(".", 1)[-1]
+    for key in est.params:
+        base = key.split("__", 1)[0]
+        if base not in info.params and not info.accepts_kwargs:
+            raise doc.error(("estimator", "params", key),
+                            f"'{key}' is not a parameter of {name}",
+                            hint=schema.did_you_mean(base, info.params)
+                            or "parameters: " + ", ".join(info.params))
+    wrong = {"classification": "regressor", "regression": "classifier"}[model.task]
+    if info.kind == wrong:
+        raise doc.error(("estimator", "class"),
+                        f"{name} is a {wrong}, but the task is {model.task}")
+
+
+def _import_estimator(path: str, doc: Document) -> catalogue.EstimatorInfo:
+    """The fallback for estimators outside scikit-learn: import and inspect the class."""
+    module_name, _, name = path.rpartition(".")
+    where = ("estimator", "class")
+    if not module_name:
+        raise doc.error(where, f"'{path}' is not an import path",
+                        hint="write it as package.module.ClassName")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise doc.error(where, f"cannot import '{module_name}': {exc}") from exc
+    except Exception as exc:  # user code failing at import time
+        raise doc.error(where, f"importing '{module_name}' failed: "
+                        f"{type(exc).__name__}: {exc}") from exc
+    cls = getattr(module, name, None)
+    if cls is None:
+        raise doc.error(where, f"'{module_name}' has no attribute '{name}'",
+                        hint=schema.did_you_mean(name, [n for n in dir(module)
+                                                        if not n.startswith("_")]))
+    if not (inspect.isclass(cls) and callable(getattr(cls, "fit", None))
+            and callable(getattr(cls, "get_params", None))):
+        raise doc.error(where, f"'{path}' is not a scikit-learn estimator "
+                        "(it needs fit, get_params and set_params)")
+    sig = inspect.signature(cls.__init__)
+    params = tuple(p.name for p in sig.parameters.values()
+                   if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    kind = getattr(cls, "_estimator_type", None)
+    return catalogue.EstimatorInfo(path, params, kind if isinstance(kind, str) else None,
+                                   any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()))
+
+
+def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
+    import ast
+
+    file, _, func = factory.rpartition(":")
+    where = ("estimator", "factory")
+    path = config.resolve(file)
+    if not path.is_file():
+        raise doc.error(where, f"factory file not found: {file}")
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
+    except SyntaxError as exc:
+        raise ConfigError(f"syntax error in factory: {exc.msg}",
+                          location=Location(file, exc.lineno, exc.offset)) from exc
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if func not in names:
+        raise doc.error(where, f"{file} defines no function '{func}'",
+                        hint=schema.did_you_mean(func, names))
+
+
+# --- data ----------------------------------------------------------------------------------
+
+def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document,
+                checked: set[str]) -> tuple[str, ...]:
+    """Check each pointer, and the columns against the header when the data is local."""
+    data = _data()
+    header_checked = []
+    needed = [("target", model.target)]
+    needed += [("features.numeric", c) for c in model.features.numeric]
+    needed += [("features.categorical", c) for c in model.features.categorical]
+    needed += [("features.sensitive", c) for c in model.features.sensitive]
+    for role in ("train", "test", "current"):
+        ref = getattr(model.data, role)
+        if ref is None:
+            continue
+        try:
+            data.check_pointer(config, ref)
+            header = data.local_header(config, ref)
+        except (DataError, ConfigError) as err:
+            if err.location is None:
+                err.location = doc.location(("data", role))
+                err.key_path = f"data.{role}"
+            raise
+        if isinstance(ref, str):
+            checked.add(ref)
+        if header is None:
+            continue
+        columns = set(header)
+        for where, column in needed:
+            if role == "current" and where == "target":
+                continue  # fresh production data often has no label yet
+            if column not in columns:
+                raise doc.error(
+                    ("data", role), f"column '{column}' ({where}) is not in the {role} data's "
+                    "header", hint=schema.did_you_mean(column, columns))
+        header_checked.append(role)
+    return tuple(header_checked)

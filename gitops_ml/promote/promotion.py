@@ -1,0 +1,417 @@
+"""Promotion on merge: register the exact artifact the pull request evaluated.
+
+``promote`` computes the run key at HEAD (the canonical spec, the data sha256s, the library
+versions), finds that run in the store or in a folder of downloaded CI artifacts (never by
+commit SHA: squash and rebase merges change it), verifies the artifact's sha256, refuses when
+the recorded gates failed (unless ``force``), renders the model card, and registers the next
+version with its stage (see :mod:`gitops_ml.registry.registry`). No artifact means a loud
+failure, not a silent retraining: ``retrain=True`` retrains explicitly and the manifest says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitops_ml import __version__
+from gitops_ml.errors import ArtifactError, RegistryError
+from gitops_ml.registry import registry
+from gitops_ml.util.git import git_out, head_commit, run_git
+
+if TYPE_CHECKING:
+    from gitops_ml.project.spec import ModelSpec, ProjectConfig
+    from gitops_ml.runs.store import Store
+
+RUN_FILES = ("run.json", "evaluation.json", "drift.json", "report.json")
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class PromotionRefused(RegistryError):
+    """The run exists but may not be promoted (failed or missing gates) without --force."""
+
+    code = "promotion_refused"
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    """Who and what triggered the promotion, from the Actions environment when present."""
+
+    pr: int | None = None
+    head_sha: str | None = None
+    actor: str | None = None
+    merged_by: str | None = None
+    repository: str | None = None
+    event: str | None = None
+    run_url: str | None = None
+
+
+def github_context(repo: str | Path, env: dict[str, str] | None = None) -> GitHubContext:
+    """PR number, head SHA and actor from GITHUB_* and the event payload; the PR number falls
+    back to the merge commit's subject ("Merge pull request #12", "Title (#12)")."""
+    env = dict(os.environ) if env is None else env
+    payload: dict[str, Any] = {}
+    event_path = env.get("GITHUB_EVENT_PATH")
+    if event_path and Path(event_path).is_file():
+        try:
+            payload = json.loads(Path(event_path).read_text())
+        except ValueError:
+            payload = {}
+    pr_obj = payload.get("pull_request") or {}
+    pr = pr_obj.get("number")
+    head = (pr_obj.get("head") or {}).get("sha")
+    merged_by = (pr_obj.get("merged_by") or {}).get("login")
+    if pr is None:
+        proc = run_git(repo, "log", "-1", "--format=%s", check=False)
+        m = re.search(r"Merge pull request #(\d+)|\(#(\d+)\)\s*$", proc.stdout.strip())
+        if m:
+            pr = int(m[1] or m[2])
+    run_url = None
+    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        run_url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+    return GitHubContext(pr=int(pr) if pr is not None else None, head_sha=head,
+                         actor=env.get("GITHUB_ACTOR") or None, merged_by=merged_by,
+                         repository=env.get("GITHUB_REPOSITORY") or None,
+                         event=env.get("GITHUB_EVENT_NAME") or None, run_url=run_url)
+
+
+# --- finding the run ----------------------------------------------------------------------
+
+def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
+    """Copy the run ``run_key`` from a downloaded CI artifact or cache into the store.
+
+    Accepted layouts: a store copy (``runs/<key>/run.json`` + ``blobs/sha256/..``), a folder
+    per run (``<key>/run.json`` + ``model.skops``), or a single run (``run.json`` +
+    ``model.skops``), at any depth. The folder is untrusted data: the run record must name this
+    run key, and the artifact must hash to the sha256 it names. Returns False when the run is
+    not there.
+    """
+    from gitops_ml.runs.records import RunRecord
+
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder}: artifacts folder not found")
+    for run_file in sorted(folder.rglob("run.json")):
+        try:
+            record = RunRecord.from_json(run_file.read_bytes(), source=str(run_file))
+        except ArtifactError:
+            continue
+        if record.run_key != run_key:
+            continue
+        sha = record.artifact_sha256
+        candidates = [run_file.parent / "model.skops",
+                      *(p / "blobs" / "sha256" / sha[:2] / sha[2:] for p in run_file.parents
+                        if p == folder or folder in p.parents)]
+        candidates += sorted(run_file.parent.glob("*.skops"))
+        from gitops_ml.runs.store import sha256_file
+
+        found = None
+        mismatched = None
+        for c in candidates:
+            if c.is_file():
+                if sha256_file(c) == sha:
+                    found = c
+                    break
+                mismatched = c
+        if found is None:
+            if mismatched is not None:
+                raise ArtifactError(f"{mismatched}: corrupt artifact: its sha256 does not match "
+                                    f"{sha[:12]} recorded in {run_file}",
+                                    hint="download the pull request's artifact again")
+            raise ArtifactError(f"{run_file}: run {run_key[:12]} found, but not its artifact "
+                                f"{sha[:12]} (expected model.skops beside it)")
+        store.put_file(found)
+        for name in RUN_FILES:
+            p = run_file.parent / name
+            if p.is_file():
+                store.write_run_file(run_key, name, p.read_bytes())
+        return True
+    return False
+
+
+def _portable(config: ProjectConfig, location: str) -> str:
+    """A store path inside the repository, relative to its root (runners' paths differ)."""
+    if "://" in location:
+        return location
+    try:
+        return Path(location).resolve().relative_to(config.root_path.resolve()).as_posix()
+    except ValueError:
+        return location
+
+
+def _run_complete(store: Store, run_key: str) -> bool:
+    """The run record and its artifact blob are both in the store."""
+    if not store.has_run(run_key):
+        return False
+    try:
+        sha = json.loads(store.read_run_file(run_key, "run.json"))["artifact"]["sha256"]
+        return bool(store.has(sha))
+    except (ValueError, KeyError, TypeError, ArtifactError):
+        return False
+
+
+def _read_json(store: Store, run_key: str, name: str) -> dict[str, Any] | None:
+    if not store.has_run_file(run_key, name):
+        return None
+    raw = store.read_run_file(run_key, name)
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ArtifactError(f"{store.run_file_uri(run_key, name)}: not valid JSON ({exc})") \
+            from exc
+    return data if isinstance(data, dict) else None
+
+
+def _failed_gates(evaluation: dict[str, Any], drift: dict[str, Any] | None) -> list[str]:
+    """Failed gates of the run: evaluation.json's, with drift.json's verdicts on drift and
+    check gates (which evaluate leaves to drift)."""
+    from gitops_ml.runs.records import merged_gates
+
+    return [str(g.get("gate") or g.get("subject")) for g in merged_gates(evaluation, drift)
+            if not g.get("passed") and not g.get("skipped")]
+
+
+# --- the result ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PromotionResult:
+    model: str
+    version: str
+    tag: str
+    stage: str | None
+    stage_tag: str | None
+    tags: tuple[str, ...]
+    run_key: str
+    artifact_sha256: str
+    commit: str
+    pushed: bool
+    existing: bool
+    retrained: bool
+    forced: bool
+    attempts: int
+    pr: int | None
+    release_url: str | None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (
+            "model", "version", "tag", "stage", "stage_tag", "tags", "run_key",
+            "artifact_sha256", "commit", "pushed", "existing", "retrained", "forced",
+            "attempts", "pr", "release_url", "manifest", "notes")}
+
+
+def _card_inputs(spec: ModelSpec, manifest: dict[str, Any], run: dict[str, Any],
+                 evaluation: dict[str, Any] | None, drift: dict[str, Any] | None) -> Any:
+    from gitops_ml.promote.model_card import CardInputs
+
+    return CardInputs(manifest=manifest, run=run, evaluation=evaluation, drift=drift,
+                      description=spec.description, sensitive=tuple(spec.features.sensitive),
+                      confidence=spec.evaluation.confidence)
+
+
+def promote(config: ProjectConfig, model: str, stage: str | None = None,
+            bump: str | None = None, retrain: bool = False, force: bool = False,
+            pr: int | None = None, head_sha: str | None = None, actor: str | None = None,
+            push: bool | None = None, artifacts: str | Path | None = None,
+            remote: str = "origin", env: dict[str, str] | None = None) -> PromotionResult:
+    """Register the artifact the pull request evaluated and assign its stage.
+
+    ``push=None`` pushes when the repository has the ``origin`` remote. ``artifacts`` is a
+    folder of downloaded CI artifacts to look in when the store lacks the run.
+    """
+    from gitops_ml.project.spec import find_spec
+    from gitops_ml.promote import model_card as modelcard
+    from gitops_ml.runs.store import Store
+    from gitops_ml.train import prepare
+
+    spec = find_spec(config, model)
+    repo = config.root_path
+    commit = head_commit(repo)
+    if commit is None:
+        raise RegistryError("the repository has no commit to register a version at")
+    stage = stage if stage is not None else spec.promotion.stage
+    bump = bump or spec.promotion.bump
+    registry.check_name(spec.name)
+    if stage:
+        registry.check_name(stage, "stage name")
+    _check_committed(config, spec)
+    store = Store.open(config)
+    run_key = prepare(config, spec).run_key
+    notes: list[str] = []
+    retrained = False
+    if (artifacts is not None and not _run_complete(store, run_key)
+            and import_artifacts(store, Path(artifacts), run_key)):
+        notes.append(f"run {run_key[:12]} imported from {artifacts}")
+    if not store.has_run(run_key):
+        if not retrain:
+            where = f"the store {store.location}" + (f" or {artifacts}" if artifacts else "")
+            raise ArtifactError(
+                f"no trained artifact for {spec.name} with run key {run_key[:12]} in {where}: "
+                "the pull request's run did not reach the store, or the spec, data or library "
+                "versions at HEAD differ from what the pull request evaluated",
+                hint="pass --artifacts DIR with the PR's downloaded artifact, or --retrain to "
+                     "train and evaluate it now (recorded in the manifest)")
+        retrained = _retrain(config, spec)
+        notes.append(f"retrained run {run_key[:12]} at promotion (--retrain)")
+    run = _read_json(store, run_key, "run.json") or {}
+    if run.get("model") not in (None, spec.name):
+        raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: the run is of model "
+                            f"'{run.get('model')}', not '{spec.name}'")
+    sha = str((run.get("artifact") or {}).get("sha256") or "")
+    if not _KEY.fullmatch(sha):
+        raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: no artifact sha256")
+    artifact_path = store.path_of(sha)  # verifies the bytes; a corrupt blob is refused here
+    evaluation = _read_json(store, run_key, "evaluation.json")
+    drift = _read_json(store, run_key, "drift.json")
+    forced = False
+    if evaluation is None:
+        if not force:
+            raise PromotionRefused(
+                f"no evaluation recorded for {spec.name} run {run_key[:12]}: its gates are "
+                "unknown", hint="run gitops-ml evaluate on the pull request, or pass --force "
+                                "(recorded in the manifest)")
+        forced = True
+        notes.append("promoted without a recorded evaluation (--force)")
+    else:
+        failed = _failed_gates(evaluation, drift)
+        if failed or evaluation.get("gates_passed") is False:
+            if not force:
+                raise PromotionRefused(
+                    f"{spec.name} run {run_key[:12]} failed its gates: "
+                    f"{', '.join(failed) or 'gates_passed is false'}",
+                    hint="fix the model, or pass --force to promote anyway (recorded)")
+            forced = True
+            notes.append(f"promoted despite failed gates (--force): {', '.join(failed)}")
+    ctx = github_context(repo, env)
+    pr = pr if pr is not None else ctx.pr
+    head = head_sha or ctx.head_sha or (run.get("git") or {}).get("commit")
+    who = actor or ctx.actor or registry.Identity.current(repo).name
+    manifest: dict[str, Any] = {
+        "schema": registry.MANIFEST_SCHEMA, "schema_version": registry.MANIFEST_VERSION,
+        "model": spec.name, "version": None, "stage": stage or None,
+        "artifact": {"sha256": sha, "uri": _portable(config, store.uri_of(sha)),
+                     "size": artifact_path.stat().st_size,
+                     "format": (run.get("artifact") or {}).get("format", "skops")},
+        "run_key": run_key, "store": _portable(config, store.location),
+        "spec_file": spec.file, "spec_hash": spec.spec_hash(),
+        "canonical_spec_hash": spec.canonical_hash(),
+        "data": {role: {"uri": d.get("uri"), "sha256": d.get("sha256"), "rows": d.get("rows")}
+                 for role, d in (run.get("data") or {}).items()},
+        "metrics": (evaluation or {}).get("metrics") or {},
+        "gates": [{k: g.get(k) for k in ("gate", "kind", "subject", "value", "threshold",
+                                         "passed", "skipped")}
+                  for g in (evaluation or {}).get("gates") or []],
+        "gates_passed": (evaluation or {}).get("gates_passed"),
+        "champion": ((evaluation or {}).get("champion") or {}).get("version"),
+        "drift": {"share_of_drifted_columns": drift.get("share_of_drifted_columns"),
+                  "dataset_drift": drift.get("dataset_drift")} if drift else None,
+        "pr": pr, "head_sha": head, "merge_sha": commit, "actor": who,
+        "merged_by": ctx.merged_by, "trained_commit": (run.get("git") or {}).get("commit"),
+        "run_url": ctx.run_url, "retrained": retrained, "forced": forced,
+        "gitops_ml": __version__,
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+    def render(final: dict[str, Any]) -> dict[str, Any]:
+        card = modelcard.render(_card_inputs(spec, final, run, evaluation, drift))
+        card_sha = store.put_bytes(card.encode())
+        return {**final, "model_card": {"sha256": card_sha,
+                                        "uri": _portable(config, store.uri_of(card_sha))}}
+
+    result = registry.register(repo, spec.name, commit, manifest, stage=stage or None,
+                               bump=bump, push=push, remote=remote, actor=who, render=render)
+    final = result.manifest
+    card_sha = (final.get("model_card") or {}).get("sha256")
+    if card_sha:
+        store.write_run_file(run_key, "model_card.md", store.read_bytes(card_sha))
+    version_tag = registry.tag_name("register", spec.name, version=result.version)
+    stage_tag = next((t for t in result.tags if "#" in t), None)
+    if result.existing:
+        notes.append(f"{spec.name} {result.version} already holds this artifact at "
+                     f"{commit[:12]}: nothing new registered")
+    release_url = None
+    if config.registry == "github" and (result.pushed or result.existing):
+        release_url = _release(ctx, spec.name, result.version, version_tag, final,
+                               artifact_path, store)
+    elif config.registry == "github":
+        notes.append("registry: github, but the tags were not pushed: no GitHub Release")
+    return PromotionResult(
+        model=spec.name, version=result.version, tag=version_tag, stage=stage or None,
+        stage_tag=stage_tag, tags=result.tags, run_key=run_key, artifact_sha256=sha,
+        commit=commit, pushed=result.pushed, existing=result.existing,
+        retrained=bool(final.get("retrained")), forced=bool(final.get("forced")),
+        attempts=result.attempts, pr=final.get("pr"), release_url=release_url,
+        manifest=final, notes=tuple(notes))
+
+
+def _check_committed(config: ProjectConfig, spec: ModelSpec) -> None:
+    """The version tag points at HEAD; the run key is computed from the files on disk. They
+    must agree: the spec, its data refs in the repo and the config must be committed."""
+    refs = [spec.file, config.file]
+    for ref in (spec.data.train, spec.data.test, spec.data.current):
+        if isinstance(ref, str) and "://" not in ref:
+            refs.append(ref)
+    paths = [str(config.resolve(r)) for r in refs if r]
+    proc = run_git(config.root_path, "status", "--porcelain", "--untracked-files=all", "--",
+                   *paths, check=False)
+    changed = [line[3:] for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode == 0 and changed:
+        raise RegistryError(f"uncommitted changes to {', '.join(changed)}: the version would "
+                            "not match the commit its tag points at",
+                            hint="commit them (promotion runs on the merged commit)")
+
+
+def _retrain(config: ProjectConfig, spec: ModelSpec) -> bool:
+    """Train (and evaluate, when the evaluate module is there) at promotion time."""
+    from gitops_ml.train import train
+
+    train(config, spec)
+    import importlib
+
+    try:
+        evaluate_module = importlib.import_module("gitops_ml.evaluate.evaluation")
+    except ImportError:
+        return True
+    fn = getattr(evaluate_module, "evaluate", None)
+    if callable(fn):
+        fn(config, spec)
+    return True
+
+
+def _release(ctx: GitHubContext, model: str, version: str, tag: str, manifest: dict[str, Any],
+             artifact_path: Path, store: Store) -> str | None:
+    """A GitHub Release for the version, with model.skops and the model card attached."""
+    from gitops_ml.errors import GitHubError
+
+    if not ctx.repository:
+        raise GitHubError("registry: github needs GITHUB_REPOSITORY (OWNER/NAME) to create "
+                          "the release", hint="set it, or use registry: git")
+    from gitops_ml.github.releases import create_release
+
+    card_sha = (manifest.get("model_card") or {}).get("sha256")
+    with tempfile.TemporaryDirectory(prefix="gitops-ml-release-") as tmp:
+        model_file = Path(tmp) / "model.skops"
+        shutil.copyfile(artifact_path, model_file)
+        assets = [model_file]
+        body = f"{model} {version}\n"
+        if card_sha:
+            card = store.read_bytes(card_sha)
+            (Path(tmp) / "model_card.md").write_bytes(card)
+            assets.append(Path(tmp) / "model_card.md")
+            body = card.decode()
+        result = create_release(ctx.repository, tag, f"{model} {version}", body, assets)
+    return result.url
+
+
+def describe_commit(repo: str | Path, commit: str) -> dict[str, str]:
+    out = git_out(repo, "log", "-1", "--format=%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%s", commit)
+    an, ae, cn, ce, date, subject = (out.split("\0") + [""] * 6)[:6]
+    return {"author": an, "author_email": ae, "committer": cn, "committer_email": ce,
+            "date": date, "subject": subject}

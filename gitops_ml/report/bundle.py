@@ -1,0 +1,209 @@
+"""The report bundle of fork-safe two-phase reporting.
+
+Phase one (``pull_request``, untrusted code, read-only token): ``gitops-ml report --bundle DIR``
+writes ``report.md`` (the comment), ``summary.md`` (the full report) and ``metadata.json``
+(model, PR number, head SHA, gate outcome), uploaded as an artifact.
+
+Phase two (``workflow_run``, write token, never runs PR code): ``gitops-ml comment
+--from-bundle DIR`` reads the bundle as untrusted data: no symlinks, size caps, an exact schema,
+and the PR number and head SHA must match the triggering run's payload (checked by the GitHub
+adapter, which can ask the API when the payload lists no pull request, as for forks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitops_ml import __version__
+from gitops_ml.errors import BundleError, GitopsMLError
+
+if TYPE_CHECKING:
+    from gitops_ml.report.view import ReportInputs
+
+BUNDLE_SCHEMA_VERSION = 1
+REPORT_FILE = "report.md"
+SUMMARY_FILE = "summary.md"
+METADATA_FILE = "metadata.json"
+METADATA_MAX = 16 * 1024  # bytes
+REPORT_MAX_CHARS = 65536
+REPORT_MAX_BYTES = 4 * REPORT_MAX_CHARS
+SUMMARY_MAX_BYTES = 1024 * 1024
+MAX_BUNDLES = 64
+MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+OUTCOMES = ("passed", "failed", "none")
+METADATA_KEYS = {"schema_version": int, "model": str, "pr_number": int, "head_sha": str,
+                 "gate_outcome": str, "gitops_ml": str, "created_at": str}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    model: str
+    pr_number: int
+    head_sha: str
+    gate_outcome: str
+    report: str
+    summary: str | None
+
+
+def write_bundle(directory: Path, inputs: ReportInputs, *, comment: str | None = None) -> Path:
+    """Write the bundle of ``inputs`` to ``directory`` (created). The PR number and head SHA
+    come from ``inputs.context`` (the ``pull_request`` event)."""
+    from gitops_ml.report.view import render_markdown
+
+    pr, sha = inputs.context.get("pr"), inputs.context.get("head_sha")
+    if not isinstance(pr, int) or not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+        raise GitopsMLError("a bundle needs the pull request number and head SHA",
+                            hint="run in a pull_request workflow (GITHUB_EVENT_PATH), or pass "
+                                 "--pr N and --sha SHA")
+    directory.mkdir(parents=True, exist_ok=True)
+    report = comment if comment is not None else render_markdown(inputs)
+    (directory / REPORT_FILE).write_text(report, encoding="utf-8")
+    (directory / SUMMARY_FILE).write_text(render_markdown(inputs, full=True), encoding="utf-8")
+    meta = {"schema_version": BUNDLE_SCHEMA_VERSION, "model": inputs.model, "pr_number": pr,
+            "head_sha": sha, "gate_outcome": inputs.gate_outcome, "gitops_ml": __version__,
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    (directory / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return directory
+
+
+def _read_capped(path: Path, cap: int, what: str) -> bytes:
+    if path.is_symlink():
+        raise BundleError(f"{path}: {what} is a symbolic link; refused")
+    if not path.is_file():
+        raise BundleError(f"{path}: {what} is missing from the bundle")
+    size = path.stat().st_size
+    if size > cap:
+        raise BundleError(f"{path}: {what} is {size:,} bytes, over the {cap:,}-byte cap")
+    with open(path, "rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise BundleError(f"{path}: {what} grew over the {cap:,}-byte cap")
+    return data
+
+
+def _text(data: bytes, path: Path, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BundleError(f"{path}: {what} is not UTF-8 text") from None
+
+
+def check_metadata(meta: Any, source: str) -> dict[str, Any]:
+    """The exact schema of ``metadata.json``: known keys, right types, sane values."""
+    if not isinstance(meta, dict):
+        raise BundleError(f"{source}: metadata is not a JSON object")
+    unknown = sorted(set(meta) - set(METADATA_KEYS))
+    if unknown:
+        raise BundleError(f"{source}: unknown metadata keys: {', '.join(map(repr, unknown))}")
+    for key, typ in METADATA_KEYS.items():
+        if key not in meta:
+            raise BundleError(f"{source}: metadata lacks '{key}'")
+        value = meta[key]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            raise BundleError(f"{source}: metadata '{key}' must be {typ.__name__}, got "
+                              f"{type(value).__name__}")
+    if meta["schema_version"] != BUNDLE_SCHEMA_VERSION:
+        raise BundleError(f"{source}: unsupported bundle schema_version "
+                          f"{meta['schema_version']}")
+    if not MODEL_RE.fullmatch(meta["model"]):
+        raise BundleError(f"{source}: metadata 'model' is not a model name: "
+                          f"{meta['model'][:80]!r}")
+    if not 0 < meta["pr_number"] < 2**31:
+        raise BundleError(f"{source}: metadata 'pr_number' out of range: {meta['pr_number']}")
+    if not SHA_RE.fullmatch(meta["head_sha"]):
+        raise BundleError(f"{source}: metadata 'head_sha' is not a commit SHA")
+    if meta["gate_outcome"] not in OUTCOMES:
+        raise BundleError(f"{source}: metadata 'gate_outcome' must be one of "
+                          f"{', '.join(OUTCOMES)}")
+    if len(meta["gitops_ml"]) > 64 or len(meta["created_at"]) > 64:
+        raise BundleError(f"{source}: metadata strings too long")
+    return meta
+
+
+def read_bundle(directory: Path) -> Bundle:
+    """Read one bundle as untrusted data; raise :class:`BundleError` on anything odd."""
+    if directory.is_symlink() or not directory.is_dir():
+        raise BundleError(f"{directory}: not a bundle folder")
+    meta_path = directory / METADATA_FILE
+    raw = _read_capped(meta_path, METADATA_MAX, METADATA_FILE)
+    try:
+        meta = json.loads(_text(raw, meta_path, METADATA_FILE))
+    except ValueError as exc:
+        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+    meta = check_metadata(meta, str(meta_path))
+    report_path = directory / REPORT_FILE
+    report = _text(_read_capped(report_path, REPORT_MAX_BYTES, REPORT_FILE), report_path,
+                   REPORT_FILE)
+    if len(report) > REPORT_MAX_CHARS:
+        raise BundleError(f"{report_path}: {len(report):,} characters, over GitHub's "
+                          f"{REPORT_MAX_CHARS:,}-character comment limit")
+    summary = None
+    summary_path = directory / SUMMARY_FILE
+    if summary_path.exists() or summary_path.is_symlink():
+        summary = _text(_read_capped(summary_path, SUMMARY_MAX_BYTES, SUMMARY_FILE),
+                        summary_path, SUMMARY_FILE)
+    return Bundle(directory, meta["model"], meta["pr_number"], meta["head_sha"],
+                  meta["gate_outcome"], report, summary)
+
+
+def find_bundles(directory: Path, model: str | None = None) -> list[Bundle]:
+    """``directory`` is one bundle, or a folder of bundles (one per model, as
+    ``actions/download-artifact`` lays out several artifacts)."""
+    if directory.is_symlink() or not directory.is_dir():
+        raise BundleError(f"{directory}: not a bundle folder")
+    if (directory / METADATA_FILE).exists():
+        bundles = [read_bundle(directory)]
+    else:
+        subdirs = sorted(p for p in directory.iterdir()
+                         if p.is_dir() and not p.is_symlink()
+                         and (p / METADATA_FILE).exists())
+        if len(subdirs) > MAX_BUNDLES:
+            raise BundleError(f"{directory}: {len(subdirs)} bundles, over the cap of "
+                              f"{MAX_BUNDLES}")
+        bundles = [read_bundle(p) for p in subdirs]
+    if model is not None:
+        bundles = [b for b in bundles if b.model == model]
+    if not bundles:
+        raise BundleError(f"{directory}: no report bundle"
+                          + (f" for model '{model}'" if model else ""),
+                          hint="`gitops-ml report MODEL --bundle DIR` writes one")
+    models = [b.model for b in bundles]
+    if len(set(models)) != len(models):
+        raise BundleError(f"{directory}: two bundles for the same model")
+    return bundles
+
+
+def workflow_run_payload(event: Mapping[str, Any]) -> tuple[list[int], str, str | None]:
+    """PR numbers, head SHA and head repository of a ``workflow_run`` event payload."""
+    run = event.get("workflow_run")
+    if not isinstance(run, dict):
+        raise BundleError("the triggering event is not a workflow_run event",
+                          hint="post bundles from a workflow `on: workflow_run`; a "
+                               "pull_request run can post directly with `gitops-ml comment "
+                               "--pr N REPORT`")
+    numbers = [int(p["number"]) for p in run.get("pull_requests") or []
+               if isinstance(p, dict) and isinstance(p.get("number"), int)]
+    sha = run.get("head_sha")
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+        raise BundleError("the workflow_run payload has no head_sha")
+    head_repo = (run.get("head_repository") or {}).get("full_name")
+    return numbers, sha, head_repo if isinstance(head_repo, str) else None
+
+
+def check_against_run(bundle: Bundle, numbers: list[int], head_sha: str) -> None:
+    """Refuse a bundle that names another commit, or a PR the payload does not list."""
+    if bundle.head_sha != head_sha:
+        raise BundleError(f"bundle for {bundle.model} names head SHA {bundle.head_sha[:12]}, "
+                          f"but the triggering run built {head_sha[:12]}; refused")
+    if numbers and bundle.pr_number not in numbers:
+        raise BundleError(f"bundle for {bundle.model} names PR #{bundle.pr_number}, but the "
+                          f"triggering run belongs to "
+                          f"{', '.join(f'#{n}' for n in numbers)}; refused")
