@@ -155,3 +155,23 @@ def test_python_dash_m_and_console_script(make_repo) -> None:
         version = subprocess.run([str(exe), "--version"], capture_output=True, text=True,
                                  check=True).stdout
         assert version.startswith("gitops-ml, version ")
+
+
+def test_state_does_not_leak_between_invocations(make_repo, monkeypatch) -> None:
+    """Two invocations in one process (as CliRunner, or a program embedding the CLI, makes
+    them) each start from the defaults: neither ``-o json`` nor ``-C DIR`` carries over."""
+    from click.testing import CliRunner
+
+    repo = make_repo(files())
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-C", str(repo), "-o", "json", "plan"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("{")
+    monkeypatch.chdir(repo)
+    second = runner.invoke(cli, ["plan"])
+    assert second.exit_code == 0, second.output
+    assert second.output.startswith("churn  models/churn/model.yaml"), second.output
+    elsewhere = make_repo(files("other"), name="elsewhere")
+    monkeypatch.chdir(elsewhere)
+    third = runner.invoke(cli, ["plan"])
+    assert third.output.startswith("other  models/other/model.yaml"), third.output

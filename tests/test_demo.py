@@ -11,15 +11,12 @@ import yaml
 
 from gitops_ml import demo, scaffold
 from gitops_ml.cli import cli
-from gitops_ml.cli._app import run, state
+from gitops_ml.cli._app import run
 
 
 def gitops(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    state().output = "text"
-    state().repo = None
     code = run(cli, list(args))
     out, err = capsys.readouterr()
-    state().output = "text"
     return code, out, err
 
 

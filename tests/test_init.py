@@ -12,7 +12,7 @@ import yaml
 
 from gitops_ml import scaffold
 from gitops_ml.cli import cli
-from gitops_ml.cli._app import run, state
+from gitops_ml.cli._app import run
 
 EXPECTED = {
     "gitops-ml.yaml", ".gitignore", ".pre-commit-config.yaml",
@@ -22,11 +22,8 @@ EXPECTED = {
 
 
 def gitops(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    state().output = "text"
-    state().repo = None
     code = run(cli, list(args))
     out, err = capsys.readouterr()
-    state().output = "text"
     return code, out, err
 
 

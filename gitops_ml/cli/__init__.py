@@ -46,7 +46,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 def _repo_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
-        state().repo = value
+        state(ctx).repo = value
     return value
 
 

@@ -26,7 +26,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class State:
-    """Options that apply to the whole invocation (set by eager option callbacks)."""
+    """Options that apply to the whole invocation (set by eager option callbacks).
+
+    One instance per invocation, held as click's context object (``ctx.obj``), so two
+    invocations in one process (``CliRunner``, tests, an embedding program) never share it.
+    """
 
     def __init__(self, *, traceback: bool = False) -> None:
         self.output = "text"
@@ -35,11 +39,11 @@ class State:
         self.command = ""
 
 
-_state = State()
-
-
-def state() -> State:
-    return _state
+def state(ctx: click.Context | None = None) -> State:
+    """The invocation's :class:`State`: the context object of ``ctx`` (default: the current
+    click context), created on first use."""
+    ctx = ctx or click.get_current_context()
+    return ctx.ensure_object(State)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -84,10 +88,11 @@ def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCod
 
     ``text`` is either the text itself or a callable producing it (so JSON runs skip it).
     """
-    if _state.output == "json":
+    current = state()
+    if current.output == "json":
         import json
 
-        click.echo(json.dumps(envelope(_state.command, result=result, exit_code=exit_code),
+        click.echo(json.dumps(envelope(current.command, result=result, exit_code=exit_code),
                               indent=2, sort_keys=False))
     else:
         rendered = text() if callable(text) else text
@@ -98,13 +103,14 @@ def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCod
 
 
 def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    current = state(ctx)
     if ctx.parent is not None:  # a subcommand: name it in the envelope ("data add")
-        _state.command = " ".join(ctx.command_path.split()[1:])
+        current.command = " ".join(ctx.command_path.split()[1:])
     if value is not None:
         if param.name == "output":
-            _state.output = value
+            current.output = value
         elif param.name == "traceback" and value:
-            _state.traceback = True
+            current.traceback = True
     return value
 
 
@@ -179,17 +185,17 @@ def annotation(error: GitopsMLError) -> str:
     return f"::error {','.join(props)}::{github_escape(error.one_line())}"
 
 
-def report_error(error: GitopsMLError) -> int:
+def report_error(error: GitopsMLError, current: State) -> int:
     """The one place an error becomes output."""
-    if _state.output == "json":
+    if current.output == "json":
         import json
 
-        click.echo(json.dumps(envelope(_state.command, error=error), indent=2))
+        click.echo(json.dumps(envelope(current.command, error=error), indent=2))
     else:
         click.secho(f"error: {error.one_line()}", err=True, fg="red")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         click.echo(annotation(error))
-    if _state.traceback:
+    if current.traceback:
         import traceback
 
         traceback.print_exception(error, file=sys.stderr)
@@ -201,10 +207,10 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
     """Run the CLI and translate every outcome into an exit code. Never lets a traceback out
     unless ``--traceback`` asks for it."""
     argv = list(sys.argv[1:] if args is None else args)
-    global _state
-    _state = State(traceback="--traceback" in argv)
+    # Made here, not by the group, so that errors raised while parsing still see it.
+    current = State(traceback="--traceback" in argv)
     try:
-        cli.main(argv, prog_name="gitops-ml", standalone_mode=False)
+        cli.main(argv, prog_name="gitops-ml", standalone_mode=False, obj=current)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
@@ -214,7 +220,7 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except GitopsMLError as exc:
-        return report_error(exc)
+        return report_error(exc, current)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
@@ -223,7 +229,7 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: still one line, unless asked for the traceback
-        if _state.traceback:
+        if current.traceback:
             import traceback
 
             traceback.print_exc()
@@ -231,5 +237,5 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
         err = GitopsMLError(f"internal error: {type(exc).__name__}: {exc}",
                             hint="this is a bug in gitops-ml; rerun with --traceback and "
                                  "report it")
-        return report_error(err)
+        return report_error(err, current)
     return 0
