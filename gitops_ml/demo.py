@@ -427,7 +427,7 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
     runner.step(phase, "model card", f"gitops-ml registry show {model}#production", card)
 
     def history() -> str:
-        from gitops_ml.registry.registry import history as read_history
+        from gitops_ml.registry.queries import history as read_history
 
         result = read_history(str(repo), model)
         return "\n".join(f"{e.created_iso}  {e.action:<8} {e.version or '':<8} "

@@ -166,6 +166,18 @@ class GitError(RegistryError):
     code = "git_failed"
 
 
+class TagExistsError(RegistryError):
+    """A registry tag to be created exists already (locally)."""
+
+    code = "tag_exists"
+
+
+class PushRejected(RegistryError):
+    """The remote refused the registry tags: another writer took a name first."""
+
+    code = "push_rejected"
+
+
 class GitHubError(GitopsMLError):
     code = "github_error"
     exit_code = ExitCode.GITHUB

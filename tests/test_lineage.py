@@ -13,7 +13,7 @@ from gitops_ml.evaluate.registry_champion import RegistryChampion, production_re
 from gitops_ml.project.spec import find_spec, load_config
 from gitops_ml.promote.lineage import lineage, render_text, reproduce
 from gitops_ml.promote.promotion import promote
-from gitops_ml.registry import registry
+from gitops_ml.registry.verbs import register
 from gitops_ml.runs.store import Store
 from tests.test_promote import git, project, train_and_evaluate  # noqa: F401
 
@@ -103,7 +103,7 @@ def test_reproduce_reports_a_different_artifact(project: Path, gml):  # noqa: F8
     key = train_and_evaluate(project)
     git(project, "commit", "-q", "--allow-empty", "-m", "a merge")
     # a version whose manifest names bytes this commit's training cannot give
-    registry.register(project, "churn", git(project, "rev-parse", "HEAD"),
+    register(project, "churn", git(project, "rev-parse", "HEAD"),
                       {"artifact": {"sha256": "0" * 64}, "run_key": key}, push=False)
     r = gml("reproduce", "churn@v0.1.0", cwd=project)
     assert r.exit_code == ExitCode.REGISTRY

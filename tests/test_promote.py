@@ -12,7 +12,8 @@ import pytest
 from gitops_ml.errors import ArtifactError, ExitCode, GitError, RegistryError
 from gitops_ml.project.spec import find_spec, load_config
 from gitops_ml.promote.promotion import PromotionRefused, github_context, promote
-from gitops_ml.registry import registry as reg
+from gitops_ml.registry.state import read_model
+from gitops_ml.registry.writes import Identity
 from gitops_ml.runs.store import Store
 from tests import projects
 
@@ -70,7 +71,7 @@ def test_promote_registers_the_evaluated_artifact(project: Path, tmp_path: Path)
     # the manifest in the pushed tag carries what the issue lists
     fresh = tmp_path / "fresh"
     git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(fresh))
-    m = reg.read_model(fresh, "churn").version("v0.1.0").manifest
+    m = read_model(fresh, "churn").version("v0.1.0").manifest
     assert m["artifact"]["sha256"] == run["artifact"]["sha256"]
     assert m["run_key"] == key and m["pr"] == 7 and m["actor"] == "alice"
     assert m["merge_sha"] == git(project, "rev-parse", "HEAD")
@@ -126,7 +127,7 @@ def test_tagger_falls_back_to_the_actions_actor(tmp_path: Path,
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "empty"))
     (tmp_path / "empty").write_text("[user]\n\tuseConfigOnly = true\n")
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
-    assert reg.Identity.current(repo) == reg.Identity("octocat",
+    assert Identity.current(repo) == Identity("octocat",
                                                        "octocat@users.noreply.github.com")
 
 

@@ -3,6 +3,7 @@ reproduce. Each parses its arguments, calls one core function and renders the re
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,10 @@ def _config() -> ProjectConfig:
     from gitops_ml.project.spec import load_config
 
     return load_config(state().repo)
+
+
+def _actor_default() -> str | None:
+    return os.environ.get("GITHUB_ACTOR") or None
 
 
 def _short(sha: Any, n: int = 12) -> str:
@@ -100,9 +105,9 @@ def registry() -> None:
 @common_options
 def list_cmd() -> None:
     """Every model with its latest version and stages."""
-    from gitops_ml.registry import registry as reg
+    from gitops_ml.registry.queries import list_models
 
-    result = reg.list_models(_repo())
+    result = list_models(_repo())
 
     def text() -> str:
         if not result.models:
@@ -120,12 +125,13 @@ def list_cmd() -> None:
 @common_options
 def show_cmd(ref: str) -> None:
     """A model's versions and stages, or one version with its manifest."""
-    from gitops_ml.registry import registry as reg
+    from gitops_ml.registry.queries import show
+    from gitops_ml.registry.state import ModelState
 
-    result = reg.show(_repo(), ref)
+    result = show(_repo(), ref)
 
     def text() -> str:
-        if isinstance(result, reg.ModelState):
+        if isinstance(result, ModelState):
             head = f"{result.name}" + (" (deprecated)" if result.deprecated else "")
             stages = ", ".join(f"{s.stage}={s.version}" for s in result.stages) or "none"
             rows = [[v.version, _short(v.commit), v.created_at, v.author,
@@ -162,9 +168,9 @@ def show_cmd(ref: str) -> None:
 @common_options
 def history_cmd(model: str) -> None:
     """Every registry event of a model, newest first."""
-    from gitops_ml.registry import registry as reg
+    from gitops_ml.registry.queries import history
 
-    result = reg.history(_repo(), model)
+    result = history(_repo(), model)
 
     def text() -> str:
         rows = [[e.created_iso, e.action, e.version or "", e.stage or "", e.tag,
@@ -186,9 +192,9 @@ def history_cmd(model: str) -> None:
 @common_options
 def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | None) -> None:
     """Assign a stage to an earlier version with a new stage tag (history keeps both)."""
-    from gitops_ml.registry import registry as reg
+    from gitops_ml.registry.verbs import rollback as run_rollback
 
-    result = reg.rollback(_repo(), model, to, stage, actor=actor or reg.actor_default(),
+    result = run_rollback(_repo(), model, to, stage, actor=actor or _actor_default(),
                           push=push)
 
     def text() -> str:
@@ -209,9 +215,9 @@ def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | No
 @common_options
 def deprecate(model: str, version: str | None, actor: str | None, push: bool | None) -> None:
     """Deprecate a model (name@deprecated) or deregister one version (name@vX.Y.Z!)."""
-    from gitops_ml.registry import registry as reg
+    from gitops_ml.registry.verbs import deprecate as run_deprecate
 
-    result = reg.deprecate(_repo(), model, version, actor=actor or reg.actor_default(),
+    result = run_deprecate(_repo(), model, version, actor=actor or _actor_default(),
                            push=push)
     what = f"{model} {version} deregistered" if version else f"{model} deprecated"
     emit(result, f"{what} (tag {result.tags[0]}" + (", pushed)" if result.pushed

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gitops_ml.errors import ArtifactError
-from gitops_ml.registry import registry
+from gitops_ml.registry.state import read_model
 
 if TYPE_CHECKING:
     from gitops_ml.evaluate.champion import Champion
@@ -29,7 +29,7 @@ class RegistryChampion:
         from gitops_ml.evaluate.champion import from_run
 
         stage = spec.promotion.stage
-        state = registry.read_model(config.root_path, spec.name)
+        state = read_model(config.root_path, spec.name)
         current = state.stage(stage) if stage else None
         if current is None:
             return None
@@ -66,7 +66,7 @@ def production_reference(config: ProjectConfig, spec: ModelSpec,
     from gitops_ml.runs.store import Store
 
     stage = stage or spec.promotion.stage
-    state = registry.read_model(config.root_path, spec.name)
+    state = read_model(config.root_path, spec.name)
     current = state.stage(stage)
     if current is None:
         return None

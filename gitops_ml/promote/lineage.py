@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_ml.errors import ArtifactError, GitopsMLError, RegistryError
-from gitops_ml.registry import registry
+from gitops_ml.registry.queries import resolve
 from gitops_ml.runs.records import merged_gates
 from gitops_ml.util.git import git_out, run_git
 
@@ -116,7 +116,7 @@ def _open_store(repo: Path) -> tuple[Any, Any, str]:
 def lineage(repo: str | Path, ref: str) -> Lineage:
     """``lineage MODEL@VERSION``: everything recorded about a version, joined."""
     repo = Path(repo)
-    state, v = registry.resolve(repo, ref)
+    state, v = resolve(repo, ref)
     if not v.registered:
         raise RegistryError(f"{state.name} {v.version} is not a registered version")
     m = v.manifest or {}
@@ -250,7 +250,7 @@ def reproduce(repo: str | Path, ref: str, *, keep: bool = False) -> Reproduction
 
     start = time.perf_counter()
     repo = Path(repo)
-    state, v = registry.resolve(repo, ref)
+    state, v = resolve(repo, ref)
     m = v.manifest or {}
     expected = (m.get("artifact") or {}).get("sha256")
     if not expected:

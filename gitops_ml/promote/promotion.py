@@ -4,7 +4,7 @@
 versions), finds that run in the store or in a folder of downloaded CI artifacts (never by
 commit SHA: squash and rebase merges change it), verifies the artifact's sha256, refuses when
 the recorded gates failed (unless ``force``), renders the model card, and registers the next
-version with its stage (see :mod:`gitops_ml.registry.registry`). No artifact means a loud
+version with its stage (see :mod:`gitops_ml.registry.verbs`). No artifact means a loud
 failure, not a silent retraining: ``retrain=True`` retrains explicitly and the manifest says so.
 """
 
@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_ml import __version__
 from gitops_ml.errors import ArtifactError, RegistryError
-from gitops_ml.registry import registry
+from gitops_ml.registry.manifest import MANIFEST_SCHEMA, MANIFEST_VERSION
+from gitops_ml.registry.tags import check_name, tag_name
+from gitops_ml.registry.verbs import register
+from gitops_ml.registry.writes import Identity
 from gitops_ml.util.git import git_out, head_commit, run_git
 
 if TYPE_CHECKING:
@@ -238,9 +241,9 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         raise RegistryError("the repository has no commit to register a version at")
     stage = stage if stage is not None else spec.promotion.stage
     bump = bump or spec.promotion.bump
-    registry.check_name(spec.name)
+    check_name(spec.name)
     if stage:
-        registry.check_name(stage, "stage name")
+        check_name(stage, "stage name")
     _check_committed(config, spec)
     store = Store.open(config)
     run_key = prepare(config, spec).run_key
@@ -292,9 +295,9 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     ctx = github_context(repo, env)
     pr = pr if pr is not None else ctx.pr
     head = head_sha or ctx.head_sha or (run.get("git") or {}).get("commit")
-    who = actor or ctx.actor or registry.Identity.current(repo).name
+    who = actor or ctx.actor or Identity.current(repo).name
     manifest: dict[str, Any] = {
-        "schema": registry.MANIFEST_SCHEMA, "schema_version": registry.MANIFEST_VERSION,
+        "schema": MANIFEST_SCHEMA, "schema_version": MANIFEST_VERSION,
         "model": spec.name, "version": None, "stage": stage or None,
         "artifact": {"sha256": sha, "uri": _portable(config, store.uri_of(sha)),
                      "size": artifact_path.stat().st_size,
@@ -325,13 +328,13 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         return {**final, "model_card": {"sha256": card_sha,
                                         "uri": _portable(config, store.uri_of(card_sha))}}
 
-    result = registry.register(repo, spec.name, commit, manifest, stage=stage or None,
+    result = register(repo, spec.name, commit, manifest, stage=stage or None,
                                bump=bump, push=push, remote=remote, actor=who, render=render)
     final = result.manifest
     card_sha = (final.get("model_card") or {}).get("sha256")
     if card_sha:
         store.write_run_file(run_key, "model_card.md", store.read_bytes(card_sha))
-    version_tag = registry.tag_name("register", spec.name, version=result.version)
+    version_tag = tag_name("register", spec.name, version=result.version)
     stage_tag = next((t for t in result.tags if "#" in t), None)
     if result.existing:
         notes.append(f"{spec.name} {result.version} already holds this artifact at "
