@@ -30,12 +30,14 @@ from gitops_ml.errors import (
 from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.runs import artifacts
 from gitops_ml.runs import records as runs
-from gitops_ml.runs.store import Store, sha256_file
+from gitops_ml.runs.store import Store
+from gitops_ml.util.hashing import sha256_file
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gitops_ml.data.pointers import DataPointer, LocalData
+    from gitops_ml.data.cache import LocalData
+    from gitops_ml.data.pointers import DataPointer
 
 # Estimators fitted on scaled numeric inputs (distance-, gradient- or kernel-based).
 SCALED_MODULES = ("sklearn.linear_model", "sklearn.svm", "sklearn.neighbors",
@@ -76,9 +78,10 @@ def _spec_loc(spec: ModelSpec) -> Location | None:
 
 
 def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
-    from gitops_ml.data import pointers as data
+    from gitops_ml.data.cache import materialize
+    from gitops_ml.data.pointers import spec_pointers
 
-    pointers = data.spec_pointers(config, spec)
+    pointers = spec_pointers(config, spec)
     if "train" not in pointers:
         raise ConfigError("the spec has no training data", location=_spec_loc(spec))
     # A pointer that names its sha256 needs no download for the key: a cache hit on remote
@@ -90,7 +93,7 @@ def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
             continue
         known = pointers[role].sha256
         if known is None:
-            local[role] = data.materialize(config, pointers[role])
+            local[role] = materialize(config, pointers[role])
             known = local[role].sha256
         shas[role] = known
     extra: dict[str, str] = {}
@@ -104,11 +107,11 @@ def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
 
 def materialize(config: ProjectConfig, prep: Prepared) -> dict[str, LocalData]:
     """Verified local copies of the keyed data (fetched and checked when not done yet)."""
-    from gitops_ml.data import pointers as data
+    from gitops_ml.data.cache import materialize as fetch
 
     for role in prep.data_sha256:
         if role not in prep.local:
-            prep.local[role] = data.materialize(config, prep.pointers[role])
+            prep.local[role] = fetch(config, prep.pointers[role])
     return prep.local
 
 
@@ -175,7 +178,7 @@ def read_datasets(config: ProjectConfig, prep: Prepared, extra_columns: tuple[st
                   *, need_train: bool = True) -> Datasets:
     """Read the train (and test) tables, check them, and split when there is no test data.
     ``need_train=False`` (evaluate on a cached run) keeps only the test rows of a split."""
-    from gitops_ml.data import pointers as data
+    from gitops_ml.data.tables import read_header, read_table
 
     spec = prep.spec
     wanted = list(dict.fromkeys((*spec.features.model_inputs, spec.target,
@@ -183,7 +186,7 @@ def read_datasets(config: ProjectConfig, prep: Prepared, extra_columns: tuple[st
     frames: dict[str, pd.DataFrame] = {}
     for role, ld in materialize(config, prep).items():
         pointer = prep.pointers[role]
-        header = data.read_header(ld.path, ld.format)
+        header = read_header(ld.path, ld.format)
         loc = pointer.location
         where = pointer.uri
         if spec.target not in header:
@@ -197,7 +200,7 @@ def read_datasets(config: ProjectConfig, prep: Prepared, extra_columns: tuple[st
         if missing:
             raise DataCheckError(f"{where}: column(s) {', '.join(missing)} missing from the "
                                  f"{role} data", location=loc, hint=_has(header))
-        frame = data.read_table(ld.path, ld.format, columns=wanted)
+        frame = read_table(ld.path, ld.format, columns=wanted)
         frames[role] = _check_frame(spec, frame, where, role, loc)
     rows = {role: len(f) for role, f in frames.items()}
     if "test" in frames:

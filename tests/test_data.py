@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml.data import pointers as data
+from gitops_ml.data import cache, pointers, remote, tables
 from gitops_ml.errors import (
     ConfigError,
     DataCheckError,
@@ -25,6 +25,7 @@ from gitops_ml.errors import (
 )
 from gitops_ml.project import spec
 from gitops_ml.project.spec import InlinePointer
+from gitops_ml.util import hashing
 from tests.test_data_servers import CSV, make_data_repo
 
 
@@ -47,7 +48,7 @@ def config(repo: Path) -> spec.ProjectConfig:
 
 
 def cache_files(config: spec.ProjectConfig) -> list[Path]:
-    root = data.cache_root(config) / "sha256"
+    root = cache.cache_root(config) / "sha256"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
@@ -77,28 +78,28 @@ def http_dir(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 # --- hashing -------------------------------------------------------------------------------
 
 def test_sha256_file_matches_hashlib_across_chunk_boundaries(tmp_path: Path) -> None:
-    blob = os.urandom(data.CHUNK + 12345)
+    blob = os.urandom(hashing.CHUNK + 12345)
     path = tmp_path / "blob.bin"
     path.write_bytes(blob)
     seen: list[int] = []
-    assert data.sha256_file(path, seen.append) == sha(blob)
+    assert hashing.sha256_file(path, seen.append) == sha(blob)
     assert sum(seen) == len(blob) and len(seen) == 2
 
 
 def test_hash_file_gives_several_digests_in_one_pass(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text(CSV)
-    assert data.hash_file(path, ("md5", "sha256")) == {"md5": md5(CSV), "sha256": sha(CSV)}
+    assert hashing.hash_file(path, ("md5", "sha256")) == {"md5": md5(CSV), "sha256": sha(CSV)}
 
 
 def test_remembered_hash_is_dropped_when_the_file_changes(config: spec.ProjectConfig,
                                                           repo: Path) -> None:
     path = repo / "data" / "train.csv"
-    assert data.known_hashes(config, path)["sha256"] == sha(CSV)
+    assert cache.known_hashes(config, path)["sha256"] == sha(CSV)
     changed = CSV.replace("x", "z")  # same size
     path.write_text(changed)
     os.utime(path, ns=(1, 1))
-    assert data.known_hashes(config, path)["sha256"] == sha(changed)
+    assert cache.known_hashes(config, path)["sha256"] == sha(changed)
 
 
 # --- resolving -----------------------------------------------------------------------------
@@ -106,7 +107,7 @@ def test_remembered_hash_is_dropped_when_the_file_changes(config: spec.ProjectCo
 def test_pointer_file_resolves_with_format_from_the_uri(config: spec.ProjectConfig,
                                                         repo: Path) -> None:
     (repo / "data" / "train.ptr.yaml").write_text(f"uri: data/train.csv\nsha256: {sha(CSV)}\n")
-    p = data.resolve(config, "data/train.ptr.yaml")
+    p = pointers.resolve(config, "data/train.ptr.yaml")
     assert (p.uri, p.sha256, p.format, p.source, p.kind) == (
         "data/train.csv", sha(CSV), "csv", "data/train.ptr.yaml", "pointer")
     assert not p.is_remote
@@ -115,7 +116,7 @@ def test_pointer_file_resolves_with_format_from_the_uri(config: spec.ProjectConf
 def test_malformed_sha256_names_file_and_line(config: spec.ProjectConfig, repo: Path) -> None:
     (repo / "data" / "bad.ptr.yaml").write_text("uri: data/train.csv\nsha256: 12ab\n")
     with pytest.raises(ConfigError) as err:
-        data.resolve(config, "data/bad.ptr.yaml")
+        pointers.resolve(config, "data/bad.ptr.yaml")
     assert err.value.one_line().startswith("data/bad.ptr.yaml:2:1: sha256: '12ab' does not match")
 
 
@@ -123,7 +124,7 @@ def test_unknown_key_in_pointer_file_suggests_the_right_one(config: spec.Project
                                                            repo: Path) -> None:
     (repo / "data" / "bad.ptr.yaml").write_text("uri: data/train.csv\nformt: csv\n")
     with pytest.raises(ConfigError) as err:
-        data.resolve(config, "data/bad.ptr.yaml")
+        pointers.resolve(config, "data/bad.ptr.yaml")
     assert err.value.one_line() == ("data/bad.ptr.yaml:2:1: formt: unknown key 'formt' "
                                     "(did you mean 'format'?)")
 
@@ -132,23 +133,23 @@ def test_format_that_cannot_be_inferred_is_a_config_error(config: spec.ProjectCo
                                                           repo: Path) -> None:
     (repo / "data" / "x.ptr.yaml").write_text("uri: https://example.com/download?id=3\n")
     with pytest.raises(ConfigError, match="cannot infer the data format"):
-        data.resolve(config, "data/x.ptr.yaml")
+        pointers.resolve(config, "data/x.ptr.yaml")
     (repo / "data" / "x.ptr.yaml").write_text("uri: https://example.com/download?id=3\n"
                                               "format: parquet\n")
-    assert data.resolve(config, "data/x.ptr.yaml").format == "parquet"
+    assert pointers.resolve(config, "data/x.ptr.yaml").format == "parquet"
 
 
 def test_inline_pointer_and_plain_path_and_file_uri(config: spec.ProjectConfig,
                                                     repo: Path) -> None:
-    inline = data.resolve(config, InlinePointer(uri="s3://bucket/k.parquet", sha256=sha("x")))
+    inline = pointers.resolve(config, InlinePointer(uri="s3://bucket/k.parquet", sha256=sha("x")))
     assert (inline.kind, inline.format, inline.is_remote) == ("inline", "parquet", True)
-    plain = data.resolve(config, "data/train.csv")
+    plain = pointers.resolve(config, "data/train.csv")
     assert (plain.kind, plain.sha256, plain.uri) == ("path", None, "data/train.csv")
-    as_file = data.resolve(config, InlinePointer(uri=(repo / "data/train.csv").as_uri(),
+    as_file = pointers.resolve(config, InlinePointer(uri=(repo / "data/train.csv").as_uri(),
                                                  sha256=sha(CSV)))
     assert as_file.is_remote  # a file:// store is copied into the cache like any remote
-    assert data.fetch(config, as_file) == data.cache_path(config, sha(CSV))
-    absolute = data.resolve(config, str(repo / "data/train.csv"))
+    assert cache.fetch(config, as_file) == cache.cache_path(config, sha(CSV))
+    absolute = pointers.resolve(config, str(repo / "data/train.csv"))
     assert absolute.uri == "data/train.csv" and not absolute.is_remote
 
 
@@ -162,13 +163,13 @@ def test_spec_pointers_name_the_spec_line_of_a_missing_pointer_file(
         "estimator: {class: sklearn.linear_model.LogisticRegression}\n")
     model = spec.find_spec(config, "m")
     with pytest.raises(ConfigError) as err:
-        data.spec_pointers(config, model)
+        pointers.spec_pointers(config, model)
     assert err.value.one_line().startswith("models/m/model.yaml:5:3: data.test: file not found: "
                                            "data/nope.ptr.yaml")
     (repo / "data" / "nope.ptr.yaml").write_text("uri: data/train.csv\n")
-    pointers = data.spec_pointers(config, model)
-    assert sorted(pointers) == ["current", "test", "train"]
-    assert pointers["current"].location == spec.Location("models/m/model.yaml", 6)
+    found = pointers.spec_pointers(config, model)
+    assert sorted(found) == ["current", "test", "train"]
+    assert found["current"].location == spec.Location("models/m/model.yaml", 6)
 
 
 # --- DVC -----------------------------------------------------------------------------------
@@ -183,13 +184,13 @@ def dvc_file(repo: Path, text: str = CSV, size: int | None = None) -> None:
 def test_dvc_file_uses_the_workspace_copy_and_checks_md5(config: spec.ProjectConfig,
                                                          repo: Path) -> None:
     dvc_file(repo)
-    p = data.resolve(config, "data/train.csv.dvc")
+    p = pointers.resolve(config, "data/train.csv.dvc")
     assert (p.kind, p.uri, p.md5, p.format) == ("dvc", "data/train.csv", md5(CSV), "csv")
-    local = data.materialize(config, p)
+    local = cache.materialize(config, p)
     assert local.path == repo / "data" / "train.csv" and local.sha256 == sha(CSV)
     (repo / "data" / "train.csv").write_text(CSV + "4,y,1\n")
     with pytest.raises(HashMismatchError, match=f"md5 mismatch .* expected {md5(CSV)}"):
-        data.materialize(config, p)
+        cache.materialize(config, p)
 
 
 @pytest.mark.parametrize("layout", ["files/md5", "legacy"])
@@ -201,16 +202,16 @@ def test_dvc_file_falls_back_to_the_dvc_cache(config: spec.ProjectConfig, repo: 
     base = repo / ".dvc" / "cache" / ("files/md5" if layout == "files/md5" else "")
     (base / digest[:2]).mkdir(parents=True)
     (base / digest[:2] / digest[2:]).write_text(CSV)
-    p = data.resolve(config, "data/train.csv.dvc")
-    assert data.local_header(config, p) == ["a", "b", "label"]
-    assert data.materialize(config, p).sha256 == sha(CSV)
+    p = pointers.resolve(config, "data/train.csv.dvc")
+    assert cache.local_header(config, p) == ["a", "b", "label"]
+    assert cache.materialize(config, p).sha256 == sha(CSV)
 
 
 def test_dvc_file_with_no_data_anywhere(config: spec.ProjectConfig, repo: Path) -> None:
     dvc_file(repo)
     (repo / "data" / "train.csv").unlink()
     with pytest.raises(DataNotFoundError) as err:
-        data.check_pointer(config, "data/train.csv.dvc")
+        cache.check_pointer(config, "data/train.csv.dvc")
     assert "neither in the workspace nor in the DVC cache" in err.value.one_line()
     assert err.value.location and err.value.location.file == "data/train.csv.dvc"
 
@@ -218,7 +219,7 @@ def test_dvc_file_with_no_data_anywhere(config: spec.ProjectConfig, repo: Path) 
 def test_dvc_directory_outputs_are_refused(config: spec.ProjectConfig, repo: Path) -> None:
     (repo / "data" / "d.dvc").write_text(f"outs:\n- md5: {md5('x')}.dir\n  path: d\n")
     with pytest.raises(ConfigError, match="is a directory output"):
-        data.resolve(config, "data/d.dvc")
+        pointers.resolve(config, "data/d.dvc")
 
 
 # --- fetching and the cache ----------------------------------------------------------------
@@ -228,7 +229,7 @@ def test_local_hash_mismatch_names_pointer_and_both_hashes(config: spec.ProjectC
     wrong = sha("something else")
     (repo / "data" / "train.ptr.yaml").write_text(f"uri: data/train.csv\nsha256: {wrong}\n")
     with pytest.raises(HashMismatchError) as err:
-        data.fetch(config, data.resolve(config, "data/train.ptr.yaml"))
+        cache.fetch(config, pointers.resolve(config, "data/train.ptr.yaml"))
     line = err.value.one_line()
     assert line.startswith("data/train.ptr.yaml:1:")
     assert f"expected {wrong}, got {sha(CSV)}" in line
@@ -236,9 +237,9 @@ def test_local_hash_mismatch_names_pointer_and_both_hashes(config: spec.ProjectC
 
 def test_missing_local_data_file(config: spec.ProjectConfig) -> None:
     with pytest.raises(DataNotFoundError, match=re.escape("data file not found: data/gone.csv")):
-        data.check_pointer(config, "data/gone.csv")
+        cache.check_pointer(config, "data/gone.csv")
     with pytest.raises(DataNotFoundError):
-        data.fetch(config, data.resolve(config, "data/gone.csv"))
+        cache.fetch(config, pointers.resolve(config, "data/gone.csv"))
 
 
 def test_http_download_lands_in_the_content_addressed_cache(
@@ -246,15 +247,15 @@ def test_http_download_lands_in_the_content_addressed_cache(
     base, folder = http_dir
     blob = os.urandom(3 * 1024 * 1024 + 7)
     (folder / "t.parquet").write_bytes(blob)
-    p = data.resolve(config, InlinePointer(uri=f"{base}/t.parquet", sha256=sha(blob)))
-    assert data.local_header(config, p) is None
+    p = pointers.resolve(config, InlinePointer(uri=f"{base}/t.parquet", sha256=sha(blob)))
+    assert cache.local_header(config, p) is None
     progress: list[int] = []
-    local = data.materialize(config, p, progress.append)
-    expected = data.cache_root(config) / "sha256" / sha(blob)[:2] / sha(blob)[2:]
+    local = cache.materialize(config, p, progress.append)
+    expected = cache.cache_root(config) / "sha256" / sha(blob)[:2] / sha(blob)[2:]
     assert local.path == expected and local.cached and expected.read_bytes() == blob
     assert sum(progress) == len(blob)
     (folder / "t.parquet").unlink()  # now served from the cache
-    assert data.fetch(config, p) == expected
+    assert cache.fetch(config, p) == expected
     assert cache_files(config) == [expected]
 
 
@@ -265,11 +266,11 @@ def test_http_hash_mismatch_leaves_nothing_in_the_cache(
     (repo / "data" / "remote.ptr.yaml").write_text(
         f"# remote copy\nuri: {base}/t.csv\nsha256: {sha('other')}\n")
     with pytest.raises(HashMismatchError) as err:
-        data.fetch(config, data.resolve(config, "data/remote.ptr.yaml"))
+        cache.fetch(config, pointers.resolve(config, "data/remote.ptr.yaml"))
     assert err.value.one_line().startswith("data/remote.ptr.yaml:2:")
     assert f"expected {sha('other')}, got {sha(CSV)}" in err.value.one_line()
     assert cache_files(config) == []
-    assert list((data.cache_root(config) / "sha256").iterdir()) == []  # no temp file either
+    assert list((cache.cache_root(config) / "sha256").iterdir()) == []  # no temp file either
 
 
 def test_http_404_and_unanswering_server(config: spec.ProjectConfig,
@@ -279,20 +280,20 @@ def test_http_404_and_unanswering_server(config: spec.ProjectConfig,
 
     base, _ = http_dir
     with pytest.raises(DataNotFoundError, match=re.escape(f"not found: {base}/missing.csv")):
-        data.fetch(config, data.resolve(config, f"{base}/missing.csv"))
-    monkeypatch.setenv(data.HTTP_TIMEOUT_ENV, "0.3")
+        cache.fetch(config, pointers.resolve(config, f"{base}/missing.csv"))
+    monkeypatch.setenv(remote.HTTP_TIMEOUT_ENV, "0.3")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
         uri = f"http://127.0.0.1:{sock.getsockname()[1]}/t.csv"
         message = re.escape(f"timed out after 0.3s waiting for {uri}")
         with pytest.raises(TransferError, match=message):
-            data.fetch(config, data.resolve(config, uri))
+            cache.fetch(config, pointers.resolve(config, uri))
         # with a known size there is no HEAD request: the GET itself must time out
         with pytest.raises(TransferError, match=message):
-            data.fetch(config, data.resolve(config, InlinePointer(uri=uri, size=10)))
+            cache.fetch(config, pointers.resolve(config, InlinePointer(uri=uri, size=10)))
     with pytest.raises(DataNotFoundError, match=re.escape(f"not found: {base}/missing.csv")):
-        data.fetch(config, data.resolve(config, InlinePointer(uri=f"{base}/missing.csv",
+        cache.fetch(config, pointers.resolve(config, InlinePointer(uri=f"{base}/missing.csv",
                                                               size=10)))
     assert cache_files(config) == []
 
@@ -301,18 +302,18 @@ def test_cached_blob_that_rotted_is_caught_by_rehash(config: spec.ProjectConfig,
                                                     http_dir: tuple[str, Path]) -> None:
     base, folder = http_dir
     (folder / "t.csv").write_text(CSV)
-    p = data.resolve(config, InlinePointer(uri=f"{base}/t.csv", sha256=sha(CSV)))
-    path = data.fetch(config, p)
+    p = pointers.resolve(config, InlinePointer(uri=f"{base}/t.csv", sha256=sha(CSV)))
+    path = cache.fetch(config, p)
     path.write_text("rotten")
     with pytest.raises(HashMismatchError, match="the cached copy"):
-        data.materialize(config, p, rehash=True)
+        cache.materialize(config, p, rehash=True)
     assert not path.exists()
 
 
 # --- headers and tables --------------------------------------------------------------------
 
 @pytest.fixture
-def tables(tmp_path: Path) -> dict[str, Path]:
+def table_files(tmp_path: Path) -> dict[str, Path]:
     import pandas as pd
 
     frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "x"], "label": [0, 1, 0]})
@@ -325,19 +326,19 @@ def tables(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
-def test_read_header_and_table(tables: dict[str, Path], fmt: str) -> None:
-    assert data.read_header(tables[fmt], fmt) == ["a", "b", "label"]
-    frame = data.read_table(tables[fmt], fmt, columns=["label", "a"])
+def test_read_header_and_table(table_files: dict[str, Path], fmt: str) -> None:
+    assert tables.read_header(table_files[fmt], fmt) == ["a", "b", "label"]
+    frame = tables.read_table(table_files[fmt], fmt, columns=["label", "a"])
     assert list(frame.columns) == ["label", "a"] and frame["a"].tolist() == [1, 2, 3]
-    assert data.read_table(tables[fmt], fmt).shape == (3, 3)
+    assert tables.read_table(table_files[fmt], fmt).shape == (3, 3)
     with pytest.raises(DataCheckError, match=r"missing column\(s\) nope"):
-        data.read_table(tables[fmt], fmt, columns=["a", "nope"])
+        tables.read_table(table_files[fmt], fmt, columns=["a", "nope"])
 
 
 def test_csv_header_with_bom_and_quotes(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_bytes(b'\xef\xbb\xbf"a,1",b\n1,2\n')
-    assert data.read_header(path, "csv") == ["a,1", "b"]
+    assert tables.read_header(path, "csv") == ["a,1", "b"]
 
 
 def test_header_checks_stay_light(repo: Path, http_dir: tuple[str, Path]) -> None:
@@ -345,11 +346,11 @@ def test_header_checks_stay_light(repo: Path, http_dir: tuple[str, Path]) -> Non
     base, _ = http_dir
     (repo / "data" / "r.ptr.yaml").write_text(f"uri: {base}/r.csv\nsha256: {sha('r')}\n")
     code = (
-        "import sys, json\nfrom gitops_ml.data import pointers as data\n"
+        "import sys, json\nfrom gitops_ml.data import cache\n"
         "from gitops_ml.project import spec\n"
         f"c = spec.load_config({str(repo)!r})\n"
-        "h = data.local_header(c, 'data/train.csv'); data.check_pointer(c, 'data/train.csv')\n"
-        "r = data.local_header(c, 'data/r.ptr.yaml'); data.check_pointer(c, 'data/r.ptr.yaml')\n"
+        "h = cache.local_header(c, 'data/train.csv'); cache.check_pointer(c, 'data/train.csv')\n"
+        "r = cache.local_header(c, 'data/r.ptr.yaml'); cache.check_pointer(c, 'data/r.ptr.yaml')\n"
         "print(json.dumps([h, r, sorted(m for m in ('pandas', 'fsspec', 'aiohttp', 'sklearn')"
         " if m in sys.modules)]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml.data import pointers as data
+from gitops_ml.data import cache, pointers
 from gitops_ml.project import spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +34,12 @@ def test_a_file_added_by_dvc_resolves_from_workspace_and_dvc_cache(tmp_path: Pat
     subprocess.run([DVC, "init", "--no-scm", "-q"], cwd=repo, check=True)
     subprocess.run([DVC, "add", "-q", "data/t.csv"], cwd=repo, check=True)
     config = spec.load_config(repo)
-    pointer = data.resolve(config, "data/t.csv.dvc")
+    pointer = pointers.resolve(config, "data/t.csv.dvc")
     assert (pointer.kind, pointer.uri, pointer.md5) == (
         "dvc", "data/t.csv", hashlib.md5(body).hexdigest())
-    assert data.materialize(config, pointer).path == repo / "data" / "t.csv"
+    assert cache.materialize(config, pointer).path == repo / "data" / "t.csv"
     (repo / "data" / "t.csv").unlink()  # only DVC's cache holds it now
-    local = data.materialize(config, pointer)
+    local = cache.materialize(config, pointer)
     assert ".dvc/cache" in local.path.as_posix()
     assert local.sha256 == hashlib.sha256(body).hexdigest()
-    assert data.local_header(config, pointer) == ["a", "b"]
+    assert cache.local_header(config, pointer) == ["a", "b"]

@@ -9,7 +9,8 @@ import pytest
 
 from gitops_ml.errors import ArtifactError
 from gitops_ml.project.spec import ProjectConfig
-from gitops_ml.runs.store import Store, sha256_file
+from gitops_ml.runs.store import Store
+from gitops_ml.util.hashing import sha256_file
 
 KEY = "ab" * 32
 

@@ -14,8 +14,9 @@ from gitops_ml.errors import ArtifactError, ExitCode
 from gitops_ml.project.spec import load_config
 from gitops_ml.runs import artifacts
 from gitops_ml.runs import records as runs
-from gitops_ml.runs.store import Store, sha256_file
+from gitops_ml.runs.store import Store
 from gitops_ml.train import train
+from gitops_ml.util.hashing import sha256_file
 
 from .train_fixtures import BC_FEATURES, breast_cancer, groups, spec_text, write_repo
 

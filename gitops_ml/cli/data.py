@@ -15,9 +15,9 @@ from gitops_ml.cli._app import common_options, emit, state
 from gitops_ml.errors import ExitCode
 
 if TYPE_CHECKING:
-    from gitops_ml.data.pointers import Progress
     from gitops_ml.data.sync import ItemResult, Reporter
     from gitops_ml.project.spec import ProjectConfig
+    from gitops_ml.util.hashing import Progress
 
 
 def show_progress() -> bool:
@@ -71,14 +71,14 @@ def _config() -> ProjectConfig:
 
 def _refs(config: ProjectConfig, pointers: tuple[str, ...]) -> list[str]:
     """Command-line paths (relative to the cwd, or -C DIR) as repo-relative refs."""
-    from gitops_ml.data import pointers as data
+    from gitops_ml.data.pointers import is_remote_uri, rel
 
     out = []
     for p in pointers:
-        if data.is_remote_uri(p) or p.startswith("file://"):
+        if is_remote_uri(p) or p.startswith("file://"):
             out.append(p)
         else:
-            out.append(data.rel(config, _base() / p))
+            out.append(rel(config, _base() / p))
     return out
 
 
@@ -112,12 +112,12 @@ def data() -> None:
 @common_options
 def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None:
     """Hash FILE and write a pointer to it (optionally uploading it first)."""
-    from gitops_ml.data import pointers as core
+    from gitops_ml.data.pointers import is_remote_uri
     from gitops_ml.data.sync import add as run_add
 
     config = _config()
     target = to
-    if to is not None and not core.is_remote_uri(to) and not to.startswith("file://"):
+    if to is not None and not is_remote_uri(to) and not to.startswith("file://"):
         target = str(_base() / to) + ("/" if to.endswith("/") else "")
     result = run_add(config, _base() / file, to=target,
                      pointer=_base() / pointer if pointer else None, fmt=fmt,

@@ -15,11 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from gitops_ml.data import pointers as data
-from gitops_ml.data.pointers import DataPointer, Progress
+from gitops_ml.data.cache import find_local, in_cache, known_hashes, materialize, missing_error
+from gitops_ml.data.pointers import (
+    FORMATS,
+    POINTER_SUFFIXES,
+    DataPointer,
+    infer_format,
+    is_remote_uri,
+    norm_local_uri,
+    rel,
+    resolve,
+    spec_pointers,
+)
+from gitops_ml.data.remote import remote_size, upload
 from gitops_ml.errors import DataError, DataNotFoundError, GitopsMLError, HashMismatchError
 from gitops_ml.project.spec import ProjectConfig, find_spec, load_specs
 from gitops_ml.util.files import atomic_write
+from gitops_ml.util.hashing import Progress
 
 
 class Reporter(Protocol):
@@ -101,36 +113,36 @@ def add(config: ProjectConfig, file: Path, *, to: str | None = None,
     file = file.absolute()
     if not file.is_file():
         raise DataNotFoundError(f"no such file: {file}")
-    fmt = fmt or data.infer_format(file.name)
-    if fmt is None or fmt not in data.FORMATS:
+    fmt = fmt or infer_format(file.name)
+    if fmt is None or fmt not in FORMATS:
         raise DataError(f"cannot tell the format of {file.name} from its suffix",
                         hint="use --format csv|parquet|jsonl")
     pointer = (pointer or file.with_name(file.name + ".ptr.yaml")).absolute()
-    if not pointer.name.endswith(data.POINTER_SUFFIXES):
+    if not pointer.name.endswith(POINTER_SUFFIXES):
         raise DataError(f"a pointer file name must end with .ptr.yaml: {pointer.name}")
     size = file.stat().st_size
     label = file.name
     if to is not None:
         target = to + file.name if to.endswith("/") else to
-        if not data.is_remote_uri(target):
+        if not is_remote_uri(target):
             # a plain path: repo data when inside the repository, else a file:// store
             dest = Path(os.path.abspath(target))
             if dest == file:
                 raise DataError(f"--to names the file itself: {to}")
-            target = data.norm_local_uri(config, str(dest))
+            target = norm_local_uri(config, str(dest))
             if Path(target).is_absolute():
                 target = dest.as_uri()
         with reporter.task(f"push {label}", size) as advance:
-            sha256 = data.upload(file, target if data.is_remote_uri(target)
+            sha256 = upload(file, target if is_remote_uri(target)
                                  else str(config.resolve(target)), advance)
         uri, pushed = target, True
     else:
-        uri = data.norm_local_uri(config, str(file))
+        uri = norm_local_uri(config, str(file))
         if Path(uri).is_absolute():
             raise DataError(f"{file} is outside the repository",
                             hint="pass --to URI to upload it and point at the upload")
         with reporter.task(f"hash {label}", size) as advance:
-            sha256 = data.known_hashes(config, file, ("sha256",), advance, rehash=True)["sha256"]
+            sha256 = known_hashes(config, file, ("sha256",), advance, rehash=True)["sha256"]
         pushed = False
     text = pointer_text(uri, sha256, size, fmt)
     try:
@@ -139,7 +151,7 @@ def add(config: ProjectConfig, file: Path, *, to: str | None = None,
         changed = True
     if changed:
         atomic_write(pointer, text.encode())
-    return AddResult(file=data.rel(config, file), pointer_file=data.rel(config, pointer),
+    return AddResult(file=rel(config, file), pointer_file=rel(config, pointer),
                      uri=uri, sha256=sha256, size=size, format=fmt, pushed=pushed,
                      changed=changed)
 
@@ -152,11 +164,11 @@ def select_pointers(config: ProjectConfig, refs: Sequence[str] = (),
     every model, without duplicates."""
     pointers: list[DataPointer] = []
     if refs:
-        pointers = [data.resolve(config, ref) for ref in refs]
+        pointers = [resolve(config, ref) for ref in refs]
     else:
         specs = [find_spec(config, model)] if model else load_specs(config)
         for spec in specs:
-            pointers.extend(data.spec_pointers(config, spec).values())
+            pointers.extend(spec_pointers(config, spec).values())
     seen: set[tuple[str, str, str | None]] = set()
     out = []
     for p in pointers:
@@ -176,12 +188,12 @@ def pull(config: ProjectConfig, refs: Sequence[str] = (), *, model: str | None =
     reporter = reporter or QuietReporter()
     items = []
     for pointer in select_pointers(config, refs, model):
-        was_cached = data.in_cache(config, pointer.sha256) is not None
+        was_cached = in_cache(config, pointer.sha256) is not None
         with reporter.task(pointer.uri, pointer.size) as advance:
-            local = data.materialize(config, pointer, advance)
+            local = materialize(config, pointer, advance)
         status = ("cached" if was_cached else "downloaded") if local.cached else "local"
         items.append(ItemResult(pointer.source, pointer.uri, local.sha256, status,
-                                path=data.rel(config, local.path), size=local.size))
+                                path=rel(config, local.path), size=local.size))
     return TransferResult("pull", tuple(items))
 
 
@@ -190,11 +202,11 @@ def pull(config: ProjectConfig, refs: Sequence[str] = (), *, model: str | None =
 def local_copy(config: ProjectConfig, pointer: DataPointer) -> Path | None:
     """Local bytes to push for a remote pointer: the cached blob, or the file the pointer
     file was written for (``x.csv`` beside ``x.csv.ptr.yaml``)."""
-    cached = data.in_cache(config, pointer.sha256)
+    cached = in_cache(config, pointer.sha256)
     if cached is not None:
         return cached
     if pointer.kind == "pointer":
-        for suffix in data.POINTER_SUFFIXES:
+        for suffix in POINTER_SUFFIXES:
             if pointer.source.endswith(suffix):
                 sibling = config.resolve(pointer.source[: -len(suffix)])
                 if sibling.is_file():
@@ -220,20 +232,20 @@ def push(config: ProjectConfig, refs: Sequence[str] = (), *, model: str | None =
                 hint="pull it first, or put the file beside its pointer")
         if pointer.sha256 is not None:
             with reporter.task(f"hash {source.name}", source.stat().st_size) as advance:
-                actual = data.known_hashes(config, source, ("sha256",), advance)["sha256"]
+                actual = known_hashes(config, source, ("sha256",), advance)["sha256"]
             if actual != pointer.sha256:
                 raise HashMismatchError(
-                    f"sha256 mismatch for {data.rel(config, source)}: expected "
+                    f"sha256 mismatch for {rel(config, source)}: expected "
                     f"{pointer.sha256}, got {actual}", location=pointer.location,
                     hint="the local file changed; run 'gitops-ml data add' to update the "
                          "pointer")
         size = source.stat().st_size
-        if data.remote_size(pointer.uri) == size:
+        if remote_size(pointer.uri) == size:
             items.append(ItemResult(pointer.source, pointer.uri, pointer.sha256, "present",
                                     size=size))
             continue
         with reporter.task(f"push {pointer.uri}", size) as advance:
-            sent = data.upload(source, pointer.uri, advance)
+            sent = upload(source, pointer.uri, advance)
         if pointer.sha256 is not None and sent != pointer.sha256:
             raise HashMismatchError(
                 f"sha256 mismatch while pushing {pointer.uri}: expected {pointer.sha256}, got "
@@ -251,29 +263,29 @@ def verify(config: ProjectConfig, refs: Sequence[str] = (), *, model: str | None
     reporter = reporter or QuietReporter()
     items = []
     for pointer in select_pointers(config, refs, model):
-        path = data.find_local(config, pointer)
+        path = find_local(config, pointer)
         if path is None:
             if pointer.is_remote:
                 items.append(ItemResult(pointer.source, pointer.uri, pointer.sha256,
                                         "not-local", message="not in the cache; "
                                         "'gitops-ml data pull' fetches it"))
             else:
-                err = data.missing_error(pointer)
+                err = missing_error(pointer)
                 items.append(ItemResult(pointer.source, pointer.uri, pointer.sha256,
                                         "missing", message=err.one_line()))
             continue
         try:
             with reporter.task(pointer.uri, path.stat().st_size) as advance:
-                local = data.materialize(config, pointer, advance, rehash=True)
+                local = materialize(config, pointer, advance, rehash=True)
         except HashMismatchError as exc:
             items.append(ItemResult(pointer.source, pointer.uri, pointer.sha256, "mismatch",
-                                    path=data.rel(config, path), message=exc.one_line()))
+                                    path=rel(config, path), message=exc.one_line()))
             continue
         except GitopsMLError as exc:
             items.append(ItemResult(pointer.source, pointer.uri, pointer.sha256, "missing",
-                                    path=data.rel(config, path), message=exc.one_line()))
+                                    path=rel(config, path), message=exc.one_line()))
             continue
         status = "ok" if (pointer.sha256 or pointer.md5) else "hashed"
         items.append(ItemResult(pointer.source, pointer.uri, local.sha256, status,
-                                path=data.rel(config, local.path), size=local.size))
+                                path=rel(config, local.path), size=local.size))
     return VerifyResult(tuple(items))

@@ -124,13 +124,15 @@ def load_table(config: ProjectConfig, ref: Any, spec: ModelSpec,
                columns: list[str]) -> tuple[pd.DataFrame, DataRef]:
     """Read a data ref (pointer file, .dvc, data path, URI or inline pointer): only the spec's
     columns that the file has (missing ones are reported by the checks)."""
-    from gitops_ml.data import pointers as data
+    from gitops_ml.data.cache import materialize
+    from gitops_ml.data.pointers import resolve
+    from gitops_ml.data.tables import read_header, read_table
 
-    pointer = data.resolve(config, ref, spec=spec)
-    local = data.materialize(config, pointer)
-    header = data.read_header(local.path, local.format)
+    pointer = resolve(config, ref, spec=spec)
+    local = materialize(config, pointer)
+    header = read_header(local.path, local.format)
     present = [c for c in dict.fromkeys(columns) if c in header]
-    frame = data.read_table(local.path, local.format, columns=present)
+    frame = read_table(local.path, local.format, columns=present)
     return frame, DataRef(pointer.uri, local.sha256, len(frame))
 
 

@@ -9,17 +9,16 @@ registry (:class:`gitops_ml.evaluate.registry_champion.RegistryChampion`, see
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gitops_ml.errors import ArtifactError
+from gitops_ml.util.hashing import is_sha256
 
 if TYPE_CHECKING:
     from gitops_ml.project.spec import ModelSpec, ProjectConfig
 
-_RUN_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -86,10 +85,10 @@ class ExplicitChampion:
         self.ref = ref
 
     def find(self, config: ProjectConfig, spec: ModelSpec) -> Champion | None:
-        from gitops_ml.runs.store import sha256_file
+        from gitops_ml.util.hashing import sha256_file
 
         ref = self.ref
-        if _RUN_KEY.fullmatch(ref) and not Path(ref).exists():
+        if is_sha256(ref) and not Path(ref).exists():
             return from_run(config, ref)
         path = Path(ref)
         if not path.is_absolute() and not path.exists():

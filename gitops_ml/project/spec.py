@@ -19,10 +19,10 @@ from gitops_ml.errors import ConfigError, Location, NoConfigError
 from gitops_ml.project import typed_yaml as schema
 from gitops_ml.project import yaml_document as yamlio
 from gitops_ml.project.yaml_document import Document, KeyPath
+from gitops_ml.util.hashing import SHA256_PATTERN
 
 CONFIG_FILE = "gitops-ml.yaml"
 SCHEMA_BASE = "https://gitops-ml.dev/schemas"
-SHA256_PATTERN = "[0-9a-f]{64}"
 NAME_PATTERN = "[a-z0-9][a-z0-9_-]*"
 
 Task = Literal["classification", "regression"]

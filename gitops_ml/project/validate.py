@@ -149,7 +149,7 @@ def _all_names(config: ProjectConfig, skip: list[str]) -> dict[str, str]:
 def _data() -> Any:
     import importlib
 
-    return importlib.import_module("gitops_ml.data.pointers")
+    return importlib.import_module("gitops_ml.data.cache")
 
 
 # --- estimators ----------------------------------------------------------------------------

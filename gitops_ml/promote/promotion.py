@@ -27,13 +27,13 @@ from gitops_ml.registry.tags import check_name, tag_name
 from gitops_ml.registry.verbs import register
 from gitops_ml.registry.writes import Identity
 from gitops_ml.util.git import git_out, head_commit, run_git
+from gitops_ml.util.hashing import is_sha256
 
 if TYPE_CHECKING:
     from gitops_ml.project.spec import ModelSpec, ProjectConfig
     from gitops_ml.runs.store import Store
 
 RUN_FILES = ("run.json", "evaluation.json", "drift.json", "report.json")
-_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class PromotionRefused(RegistryError):
@@ -112,7 +112,7 @@ def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
                       *(p / "blobs" / "sha256" / sha[:2] / sha[2:] for p in run_file.parents
                         if p == folder or folder in p.parents)]
         candidates += sorted(run_file.parent.glob("*.skops"))
-        from gitops_ml.runs.store import sha256_file
+        from gitops_ml.util.hashing import sha256_file
 
         found = None
         mismatched = None
@@ -268,7 +268,7 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: the run is of model "
                             f"'{run.get('model')}', not '{spec.name}'")
     sha = str((run.get("artifact") or {}).get("sha256") or "")
-    if not _KEY.fullmatch(sha):
+    if not is_sha256(sha):
         raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: no artifact sha256")
     artifact_path = store.path_of(sha)  # verifies the bytes; a corrupt blob is refused here
     evaluation = _read_json(store, run_key, "evaluation.json")

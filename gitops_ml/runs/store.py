@@ -15,7 +15,6 @@ do not match. Blobs from a remote store are fetched into the local cache before 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -27,23 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitops_ml.errors import ArtifactError
-from gitops_ml.util.files import atomic_write
+from gitops_ml.util.files import atomic_write, atomic_writer, staged_file
+from gitops_ml.util.hashing import SHA256_RE, sha256_file
 
 if TYPE_CHECKING:
     from gitops_ml.project.spec import ProjectConfig
 
-CHUNK = 8 * 1024 * 1024
-_SHA = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def sha256_file(path: str | Path) -> str:
-    """sha256 of a file's bytes, read in 8 MiB chunks (near hashlib's own speed)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_uri(location: str) -> bool:
@@ -52,13 +41,13 @@ def is_uri(location: str) -> bool:
 
 
 def _check_sha(sha: str) -> str:
-    if not _SHA.fullmatch(sha):
+    if not SHA256_RE.fullmatch(sha):
         raise ArtifactError(f"not a sha256: {sha!r}", hint="a sha256 is 64 lowercase hex digits")
     return sha
 
 
 def _check_key(run_key: str) -> str:
-    if not _SHA.fullmatch(run_key):
+    if not SHA256_RE.fullmatch(run_key):
         raise ArtifactError(f"not a run key: {run_key!r}",
                             hint="a run key is 64 lowercase hex digits")
     return run_key
@@ -102,17 +91,8 @@ class _FolderBackend:
         atomic_write(self._p(rel), data)
 
     def upload(self, rel: str, local: Path) -> None:
-        target = self._p(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_writer(self._p(rel)) as out, open(local, "rb") as src:
+            shutil.copyfileobj(src, out)
 
     def download(self, rel: str, local: Path) -> None:
         shutil.copyfile(self._p(rel), local)
@@ -253,10 +233,10 @@ class Store:
                     raise ArtifactError(f"artifact {sha[:12]} is not in the store "
                                         f"{self.location}", hint="train the model first, or "
                                         "restore the store")
-                local.parent.mkdir(parents=True, exist_ok=True)
-                tmp = local.with_name(f".{local.name}.{os.getpid()}.tmp")
-                self._backend.download(rel, tmp)
-                os.replace(tmp, local)
+                with staged_file(local.parent, prefix=f".{local.name}.") as staged:
+                    staged.file.close()  # the backend writes the staged path itself
+                    self._backend.download(rel, staged.path)
+                    staged.commit(local)
         elif not local.is_file():
             raise ArtifactError(f"artifact {sha[:12]} is not in the store {self.location}",
                                 hint="train the model first, or restore the store")
@@ -302,5 +282,5 @@ class Store:
     def runs(self) -> Iterator[str]:
         """Run keys present in the store, sorted."""
         for name in self._backend.listdir("runs"):
-            if _SHA.fullmatch(name):
+            if SHA256_RE.fullmatch(name):
                 yield name
