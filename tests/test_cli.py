@@ -175,3 +175,35 @@ def test_state_does_not_leak_between_invocations(make_repo, monkeypatch) -> None
     monkeypatch.chdir(elsewhere)
     third = runner.invoke(cli, ["plan"])
     assert third.output.startswith("other  models/other/model.yaml"), third.output
+
+
+def _option_kind(param: click.Option) -> str:
+    if param.is_flag:
+        return "flag"
+    return param.metavar or param.type.name.upper()
+
+
+def test_option_names_keep_one_meaning() -> None:
+    """An option spelled the same on two commands takes the same kind of value: ``--repo``
+    is never a folder on one command and OWNER/NAME on another, ``--to`` never a URI here and
+    a version there."""
+    kinds: dict[str, set[tuple[str, str]]] = {}
+
+    def walk(cmd: click.Command, path: str, ctx: click.Context) -> None:
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.name not in ("output", "traceback",
+                                                                         "help"):
+                for opt in param.opts:
+                    kinds.setdefault(opt, set()).add((_option_kind(param), path))
+        if isinstance(cmd, click.Group):
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, f"{path} {name}", click.Context(sub, parent=ctx))
+
+    walk(cli, "gitops-ml", click.Context(cli))
+    mixed = {opt: sorted(uses) for opt, uses in kinds.items()
+             if len({kind for kind, _ in uses}) > 1}
+    assert mixed == {}
+    assert ("OWNER/NAME", "gitops-ml comment") in kinds["--github-repo"]
+    assert kinds["--repo"] == {("DIR", "gitops-ml")}

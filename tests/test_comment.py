@@ -88,7 +88,7 @@ def test_comment_posts_then_updates_and_sets_the_status(tmp_path, gml, server) -
     assert run["head_sha"] == HEAD_SHA
 
     server.reset_counts()
-    r = gml("comment", "--pr", "12", "--repo", REPO, report, "--no-status", "-o", "json",
+    r = gml("comment", "--pr", "12", "--github-repo", REPO, report, "--no-status", "-o", "json",
             cwd=tmp_path, env=env)
     assert r.exit_code == 0, r.output
     assert r.json()["result"]["posted"][0]["comment"]["action"] == "unchanged"

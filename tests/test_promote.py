@@ -307,16 +307,16 @@ def test_cli_rollback_and_deprecate(project: Path, gml):
     git(project, "commit", "-qam", "C=0.3")
     train_and_evaluate(project)
     assert gml("promote", "churn", cwd=project).exit_code == 0
-    r = gml("rollback", "churn", "--to", "v0.1.0", cwd=project)
+    r = gml("rollback", "churn", "v0.1.0", cwd=project)
     assert r.exit_code == 0, r.output
     assert "churn production: v0.2.0 -> v0.1.0 (tag churn#production#3, pushed)" in r.stdout
     r = gml("registry", "show", "churn#production", "-o", "json", cwd=project)
     assert r.json()["result"]["version"]["version"] == "v0.1.0"
-    r = gml("rollback", "churn", "--to", "v0.1.0", cwd=project)
+    r = gml("rollback", "churn", "v0.1.0", cwd=project)
     assert "nothing to do" in r.stdout
-    r = gml("rollback", "churn", "--to", "1.0", cwd=project)
+    r = gml("rollback", "churn", "1.0", cwd=project)
     assert r.exit_code == ExitCode.REGISTRY and "invalid version '1.0'" in r.stderr
-    r = gml("deprecate", "churn", "--version", "v0.2.0", cwd=project)
+    r = gml("deprecate", "churn", "v0.2.0", cwd=project)
     assert r.exit_code == 0 and "churn v0.2.0 deregistered (tag churn@v0.2.0!" in r.stdout
     r = gml("deprecate", "churn", cwd=project)
     assert r.exit_code == 0 and "churn deprecated" in r.stdout

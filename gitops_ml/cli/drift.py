@@ -48,9 +48,11 @@ def drift(model: str, reference: str | None, current: str | None,
 @click.option("--github-issue", is_flag=True,
               help="Open or update the model's drift issue on GitHub when drift is found; "
                    "comment and close it when it is gone (GITHUB_TOKEN, GITHUB_REPOSITORY).")
+@click.option("--github-repo", "repository", metavar="OWNER/NAME", envvar="GITHUB_REPOSITORY",
+              help="The GitHub repository of the drift issue (default: $GITHUB_REPOSITORY).")
 @common_options
 def monitor(model: str, current: str, reference: str | None, html: str | None,
-            out: str | None, github_issue: bool) -> None:
+            out: str | None, github_issue: bool, repository: str | None) -> None:
     """Check fresh data against the production model's reference data.
 
     Exits 6 when drift is found, 0 when not, and another code on errors.
@@ -63,7 +65,7 @@ def monitor(model: str, current: str, reference: str | None, html: str | None,
     if github_issue:  # the GitHub adapter (github+report area)
         from gitops_ml.github.monitor_issue import sync_monitor_issue
 
-        issue = sync_monitor_issue(result)
+        issue = sync_monitor_issue(result, repo=repository)
 
     def render() -> str:
         head = (f"{result.model}: drift found" if result.drift_found

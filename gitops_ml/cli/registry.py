@@ -184,14 +184,15 @@ def history_cmd(model: str) -> None:
 
 @click.command()
 @click.argument("model")
-@click.option("--to", "to", required=True, metavar="vX.Y.Z", help="The version to go back to.")
+@click.argument("to", metavar="VERSION")
 @click.option("--stage", default="production", show_default=True,
               help="The stage to move back.")
 @click.option("--actor", default=None, help="Who rolls back (recorded in the tag message).")
 @click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
 @common_options
 def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | None) -> None:
-    """Assign a stage to an earlier version with a new stage tag (history keeps both)."""
+    """Assign a stage to an earlier VERSION (vX.Y.Z) of MODEL with a new stage tag (history
+    keeps both)."""
     from gitops_ml.registry.verbs import rollback as run_rollback
 
     result = run_rollback(_repo(), model, to, stage, actor=actor or _actor_default(),
@@ -208,13 +209,13 @@ def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | No
 
 @click.command()
 @click.argument("model")
-@click.option("--version", "version", default=None, metavar="vX.Y.Z",
-              help="Deregister this version only (default: deprecate the whole model).")
+@click.argument("version", metavar="[VERSION]", required=False)
 @click.option("--actor", default=None, help="Who deprecates (recorded in the tag message).")
 @click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
 @common_options
 def deprecate(model: str, version: str | None, actor: str | None, push: bool | None) -> None:
-    """Deprecate a model (name@deprecated) or deregister one version (name@vX.Y.Z!)."""
+    """Deprecate MODEL (name@deprecated), or with VERSION deregister that version only
+    (name@vX.Y.Z!)."""
     from gitops_ml.registry.verbs import deprecate as run_deprecate
 
     result = run_deprecate(_repo(), model, version, actor=actor or _actor_default(),

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.argument("model")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md",
               show_default=True, help="md: the PR comment (fits GitHub's limit); html; json.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of printing it.")
 @click.option("--bundle", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write a bundle for fork-safe posting: report.md, summary.md, "
@@ -95,11 +95,11 @@ def _config_or_none(*, explicit: bool) -> ProjectConfig | None:
 @click.command()
 @click.argument("report_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--pr", type=int, help="Pull request number (default: from GITHUB_EVENT_PATH).")
-@click.option("--repo", "repository", metavar="OWNER/NAME",
-              help="Repository (default: $GITHUB_REPOSITORY).")
+@click.option("--github-repo", "repository", metavar="OWNER/NAME", envvar="GITHUB_REPOSITORY",
+              help="The GitHub repository (default: $GITHUB_REPOSITORY).")
 @click.option("--from-bundle", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Post the bundle(s) in DIR, checked against the workflow_run payload.")
-@click.option("--model", help="Model name (default: the marker in the report).")
+@click.option("--model", metavar="NAME", help="Model name (default: the marker in the report).")
 @click.option("--sha", help="Commit for the status (default: the PR's head).")
 @click.option("--status/--no-status", default=True, show_default=True,
               help="Record the gate outcome as a check run (or commit status).")

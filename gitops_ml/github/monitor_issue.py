@@ -73,7 +73,8 @@ def sync_monitor_issue(result: Any, *, repo: str | None = None,
     repo = repo or env.get("GITHUB_REPOSITORY")
     if not repo:
         raise GitHubError("no repository for the drift issue",
-                          hint="set GITHUB_REPOSITORY (Actions sets it) or pass --repo")
+                          hint="set GITHUB_REPOSITORY (Actions sets it) or pass "
+                               "--github-repo OWNER/NAME")
     drift = result.drift.to_dict()
     inputs = ReportInputs(result.model, None, None, drift, github_context(env))
     title, body = render_drift_issue(inputs)

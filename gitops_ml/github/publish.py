@@ -79,7 +79,7 @@ def publish_comment(*, repo: str | None = None, pr: int | None = None,
     env = os.environ if env is None else env
     repo = repo or env.get("GITHUB_REPOSITORY")
     if not repo:
-        raise GitHubError("no repository given", hint="pass --repo OWNER/NAME or set "
+        raise GitHubError("no repository given", hint="pass --github-repo OWNER/NAME or set "
                                                       "GITHUB_REPOSITORY")
     event = _event(env)
     if from_bundle is not None:

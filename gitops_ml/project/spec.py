@@ -384,7 +384,7 @@ def find_root(start: str | Path = ".") -> Path:
             return folder
     raise NoConfigError(
         f"no {CONFIG_FILE} found in {here} or any parent folder",
-        hint="run 'gitops-ml init' to create one, or pass --repo",
+        hint="run 'gitops-ml init' to create one, or pass -C DIR",
     )
 
 
