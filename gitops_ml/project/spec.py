@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -445,22 +446,77 @@ def load_specs(config: ProjectConfig) -> list[ModelSpec]:
     return specs
 
 
+# A top-level ``name:`` line: in block style a top-level key starts in column 0, and nothing
+# nested (or inside a block scalar) does. The value is a plain or quoted model name.
+_NAME_LINE = re.compile(
+    r"^name[ \t]*:[ \t]*(?P<q>['\"]?)(?P<name>" + NAME_PATTERN + r")(?P=q)[ \t]*(?:#.*)?$",
+    re.MULTILINE)
+_ANY_NAME_LINE = re.compile(r"^['\"]?name['\"]?[ \t]*:", re.MULTILINE)
+
+
+def claimed_name(path: Path) -> str | None:
+    """The model name a spec file claims, read from its top-level ``name:`` line without
+    parsing or validating the rest; ``None`` when no such line says it plainly (flow style,
+    a tag, an unreadable file). Finding one model this way costs a read per spec, so a broken
+    spec elsewhere cannot stop a command about another model."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = [m.group("name") for m in _NAME_LINE.finditer(text)]
+    if len(found) == 1 and len(_ANY_NAME_LINE.findall(text)) == 1:
+        return found[0]
+    return None  # missing, ambiguous, or unusual: only a full load can say
+
+
+def _document_name(path: Path, rel: str) -> str | None:
+    """The top-level ``name`` of a spec whose name line is unusual: parsed, not validated.
+    ``None`` when the file does not parse or has no string name."""
+    try:
+        doc = yamlio.load(path, display=rel)
+    except ConfigError:
+        return None
+    name = doc.data.get("name") if isinstance(doc.data, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def find_spec(config: ProjectConfig, model: str) -> ModelSpec:
-    """A model by name, or by the path of its spec file."""
+    """A model by name, or by the path of its spec file.
+
+    Only that model's spec is loaded and validated: the others are read just far enough to
+    see the name they claim (their top-level ``name:`` line), so one broken spec does not stop
+    a command about another model (``validate`` and ``plan`` still load every spec). Two spec
+    files claiming the name are an error, since either could be meant.
+    """
     p = Path(model)
     if model.endswith((".yaml", ".yml")) or p.suffix in (".yaml", ".yml"):
         rel = _display(p if p.is_absolute() else Path.cwd() / p, config)
         if not config.resolve(rel).is_file():
             raise ConfigError(f"spec file not found: {model}")
         return load_spec_document(config.resolve(rel), rel)[0]
-    specs = load_specs(config)
-    for spec in specs:
-        if spec.name == model:
-            return spec
-    names = [s.name for s in specs]
-    raise ConfigError(f"no model named '{model}'",
-                      hint=schema.did_you_mean(model, names) or
-                      ("models: " + ", ".join(names) if names else "no model specs found"))
+    rels = spec_files(config)
+    claims = {rel: claimed_name(config.resolve(rel)) for rel in rels}
+    for rel, name in claims.items():
+        if name is None:  # rare: parse (without validating) to learn the name
+            claims[rel] = _document_name(config.resolve(rel), rel)
+    matches = [rel for rel, name in claims.items() if name == model]
+    if not matches:
+        names = sorted({n for n in claims.values() if n is not None})
+        unread = [rel for rel, name in claims.items() if name is None]
+        hint = schema.did_you_mean(model, names) or \
+            ("models: " + ", ".join(names) if names else "no model specs found")
+        if unread:
+            hint += f"; {len(unread)} spec(s) could not be read ({', '.join(unread[:3])}" \
+                    f"{', ...' if len(unread) > 3 else ''}): run 'gitops-ml validate'"
+        raise ConfigError(f"no model named '{model}'", hint=hint)
+    spec, doc = load_spec_document(config.resolve(matches[0]), matches[0])
+    if len(matches) > 1:
+        raise ConfigError(f"model name '{model}' is claimed by {len(matches)} specs: "
+                          + ", ".join(matches), location=doc.location(("name",)),
+                          hint="model names must be unique; rename or remove all but one")
+    if spec.name != model:  # the name line and the document disagree (cannot in block YAML)
+        raise doc.error(("name",), f"the spec's name is '{spec.name}', not '{model}'")
+    return spec
 
 
 def spec_json_schema() -> dict[str, Any]:
