@@ -522,12 +522,13 @@ def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force
     caught = _fit(pipeline, X, y, spec)
     fit_s = time.perf_counter() - t0
     payload = artifacts.dumps(pipeline)
-    refused = sorted(t for t in artifacts.untrusted_types(payload)
-                     if not artifacts.is_trusted_type(t))
-    if refused:
-        raise ArtifactError("the fitted model holds types outside scikit-learn, numpy and "
-                            f"scipy, which could not be loaded safely: {', '.join(refused)}",
-                            location=_spec_loc(spec))
+    try:  # the allow-list every load applies: refuse now, before the artifact is stored
+        artifacts.audit(payload, source="the fitted model")
+    except ArtifactError as exc:
+        raise ArtifactError(
+            "the fitted model holds types outside the artifact allow-list, which could not be "
+            f"loaded safely: {exc.message.partition('untrusted types: ')[2] or exc.message}",
+            hint=exc.hint, location=_spec_loc(spec)) from exc
     sha = store.put_bytes(payload)
     total = time.perf_counter() - start
     data_info = {}

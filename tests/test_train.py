@@ -215,7 +215,7 @@ def test_factory_with_user_code_is_refused_at_train(make_repo, gml) -> None:
                       extra={"models/bc/pipeline.py": EVIL_FACTORY})
     r = gml("-C", str(repo), "train", "bc", "-o", "text")
     assert r.exit_code == ExitCode.REGISTRY, r.output
-    assert "outside scikit-learn, numpy and scipy" in r.stderr
+    assert "outside the artifact allow-list" in r.stderr
     assert "double" in r.stderr
     assert "Traceback" not in r.output
 
@@ -231,7 +231,9 @@ def test_untrusted_types_are_refused() -> None:
     data = artifacts.canonicalize(sio.dumps(Evil()))
     with pytest.raises(ArtifactError, match=r"refusing to load untrusted types: .*Evil"):
         artifacts.loads(data, source="evil.skops")
-    assert artifacts.is_trusted_type("sklearn.tree._tree.Tree")
+    assert artifacts.is_trusted_type("sklearn.tree._tree.Tree", "TreeNode")
+    assert artifacts.is_trusted_type("sklearn.linear_model._logistic.LogisticRegression")
+    assert not artifacts.is_trusted_type("sklearn.utils._testing.TempMemmap")
     assert not artifacts.is_trusted_type("builtins.eval")
     assert not artifacts.is_trusted_type("os.system")
 
