@@ -87,16 +87,45 @@ def github_context(repo: str | Path, env: dict[str, str] | None = None) -> GitHu
 
 # --- finding the run ----------------------------------------------------------------------
 
-def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
-    """Copy the run ``run_key`` from a downloaded CI artifact or cache into the store.
+@dataclass(frozen=True)
+class DownloadedRun:
+    """A run found in a folder of downloaded CI artifacts, verified but not yet stored."""
+
+    run_key: str
+    run_file: Path
+    artifact: Path
+    files: dict[str, bytes]
+
+    def json(self, name: str) -> dict[str, Any] | None:
+        raw = self.files.get(name)
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ArtifactError(f"{self.run_file.parent / name}: not valid JSON ({exc})") \
+                from exc
+        return data if isinstance(data, dict) else None
+
+    def store_into(self, store: Store) -> None:
+        store.put_file(self.artifact)
+        for name, raw in self.files.items():
+            store.write_run_file(self.run_key, name, raw)
+
+
+def find_download(folder: Path, run_key: str) -> DownloadedRun | None:
+    """The run ``run_key`` in a downloaded CI artifact or cache, verified, or None.
 
     Accepted layouts: a store copy (``runs/<key>/run.json`` + ``blobs/sha256/..``), a folder
     per run (``<key>/run.json`` + ``model.skops``), or a single run (``run.json`` +
-    ``model.skops``), at any depth. The folder is untrusted data: the run record must name this
-    run key, and the artifact must hash to the sha256 it names. Returns False when the run is
-    not there.
+    ``model.skops``), at any depth. The folder is untrusted data, written by whoever could run
+    code in the pull request's job: the run record must name this run key, the artifact must
+    hash to the sha256 it names (both from the same folder, so that alone proves nothing), and
+    the archive must pass the artifact allow-list, load, and be the model its run record
+    describes. Nothing is written to the store here.
     """
     from gitops_ml.runs.records import RunRecord
+    from gitops_ml.util.hashing import sha256_file
 
     if not folder.is_dir():
         raise ArtifactError(f"{folder}: artifacts folder not found")
@@ -112,8 +141,6 @@ def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
                       *(p / "blobs" / "sha256" / sha[:2] / sha[2:] for p in run_file.parents
                         if p == folder or folder in p.parents)]
         candidates += sorted(run_file.parent.glob("*.skops"))
-        from gitops_ml.util.hashing import sha256_file
-
         found = None
         mismatched = None
         for c in candidates:
@@ -129,13 +156,41 @@ def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
                                     hint="download the pull request's artifact again")
             raise ArtifactError(f"{run_file}: run {run_key[:12]} found, but not its artifact "
                                 f"{sha[:12]} (expected model.skops beside it)")
-        store.put_file(found)
-        for name in RUN_FILES:
-            p = run_file.parent / name
-            if p.is_file():
-                store.write_run_file(run_key, name, p.read_bytes())
-        return True
-    return False
+        _check_archive(found, record, run_file)
+        files = {name: (run_file.parent / name).read_bytes() for name in RUN_FILES
+                 if (run_file.parent / name).is_file()}
+        return DownloadedRun(run_key, run_file, found, files)
+    return None
+
+
+def _check_archive(path: Path, record: Any, run_file: Path) -> None:
+    """The downloaded archive loads under the allow-list and is the model of its record."""
+    from gitops_ml.runs import artifacts
+
+    model = artifacts.load(path)  # refuses, naming the type, before anything is built
+    final = model.steps[-1][1] if hasattr(model, "steps") and model.steps else model
+    problems = []
+    estimator = str(record.estimator or "")
+    if estimator and not estimator.startswith("factory:") \
+            and type(final).__name__ != estimator.rsplit(".", 1)[-1]:
+        problems.append(f"it holds a {type(final).__name__}, the record says {estimator}")
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and record.features \
+            and sorted(map(str, names)) != sorted(record.features):
+        problems.append("its input columns differ from the record's features")
+    if problems:
+        raise ArtifactError(f"{path}: the artifact does not match its run record {run_file}: "
+                            f"{'; '.join(problems)}",
+                            hint="promote only the artifact the pull request's job trained")
+
+
+def import_artifacts(store: Store, folder: Path, run_key: str) -> bool:
+    """Verify (:func:`find_download`) and copy the run into the store; False when absent."""
+    found = find_download(folder, run_key)
+    if found is None:
+        return False
+    found.store_into(store)
+    return True
 
 
 def _portable(config: ProjectConfig, location: str) -> str:
@@ -249,10 +304,14 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     run_key = prepare(config, spec).run_key
     notes: list[str] = []
     retrained = False
-    if (artifacts is not None and not _run_complete(store, run_key)
-            and import_artifacts(store, Path(artifacts), run_key)):
-        notes.append(f"run {run_key[:12]} imported from {artifacts}")
-    if not store.has_run(run_key):
+    # a downloaded run is verified here but stored only once promotion goes ahead: a refused
+    # promotion must not leave it in the store, where the next train would reuse it
+    download = None
+    if artifacts is not None and not _run_complete(store, run_key):
+        download = find_download(Path(artifacts), run_key)
+        if download is not None:
+            notes.append(f"run {run_key[:12]} imported from {artifacts}")
+    if download is None and not store.has_run(run_key):
         if not retrain:
             where = f"the store {store.location}" + (f" or {artifacts}" if artifacts else "")
             raise ArtifactError(
@@ -263,16 +322,20 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
                      "train and evaluate it now (recorded in the manifest)")
         retrained = _retrain(config, spec)
         notes.append(f"retrained run {run_key[:12]} at promotion (--retrain)")
-    run = _read_json(store, run_key, "run.json") or {}
+    def read(name: str) -> dict[str, Any] | None:
+        return download.json(name) if download is not None else _read_json(store, run_key, name)
+
+    run = read("run.json") or {}
     if run.get("model") not in (None, spec.name):
         raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: the run is of model "
                             f"'{run.get('model')}', not '{spec.name}'")
     sha = str((run.get("artifact") or {}).get("sha256") or "")
     if not is_sha256(sha):
         raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: no artifact sha256")
-    artifact_path = store.path_of(sha)  # verifies the bytes; a corrupt blob is refused here
-    evaluation = _read_json(store, run_key, "evaluation.json")
-    drift = _read_json(store, run_key, "drift.json")
+    if download is None:
+        store.path_of(sha)  # verifies the bytes; a corrupt blob is refused here
+    evaluation = read("evaluation.json")
+    drift = read("drift.json")
     forced = False
     if evaluation is None:
         if not force:
@@ -292,6 +355,9 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
                     hint="fix the model, or pass --force to promote anyway (recorded)")
             forced = True
             notes.append(f"promoted despite failed gates (--force): {', '.join(failed)}")
+    if download is not None:
+        download.store_into(store)
+    artifact_path = store.path_of(sha)
     ctx = github_context(repo, env)
     pr = pr if pr is not None else ctx.pr
     head = head_sha or ctx.head_sha or (run.get("git") or {}).get("commit")

@@ -228,7 +228,7 @@ def audit(data: bytes, *, source: str = "artifact") -> list[str]:
         if not any(k in node for k in ("__loader__", "__module__", "__class__")):
             continue
         loader, module, cls = node.get("__loader__"), node.get("__module__"), node.get("__class__")
-        if not all(isinstance(v, str) for v in (loader, module, cls)):
+        if not (isinstance(loader, str) and isinstance(module, str) and isinstance(cls, str)):
             refused.add(f"{module}.{cls} (loader {loader})")
             continue
         name = f"{module}.{cls}"
