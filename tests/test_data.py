@@ -369,3 +369,63 @@ def test_data_add_of_a_local_file_stays_light(repo: Path) -> None:
                          check=True, cwd=repo)
     assert json.loads(out.stdout.splitlines()[-1]) == [0, []]
     assert (repo / "data" / "train.csv.ptr.yaml").is_file()
+
+
+# DVC 2 wrote no `hash:` key and hashed text files after dos2unix (CRLF -> LF); DVC 3 writes
+# `hash: md5` and hashes the bytes as they are. Both must verify, each by its own rule.
+CRLF_CSV = "a,b,label\r\n1,x,0\r\n2,y,1\r\n"
+
+
+def test_a_dvc2_file_over_crlf_text_verifies_with_the_dos2unix_md5(
+        config: spec.ProjectConfig, repo: Path) -> None:
+    (repo / "data" / "train.csv").write_bytes(CRLF_CSV.encode())
+    legacy = hashlib.md5(CRLF_CSV.replace("\r\n", "\n").encode()).hexdigest()
+    (repo / "data" / "train.csv.dvc").write_text(
+        f"outs:\n- md5: {legacy}\n  size: {len(CRLF_CSV)}\n  path: train.csv\n")
+    p = pointers.resolve(config, "data/train.csv.dvc")
+    assert p.md5_algorithm == "md5-dos2unix"
+    local = cache.materialize(config, p, rehash=True)
+    assert local.sha256 == hashlib.sha256(CRLF_CSV.encode()).hexdigest()
+    # the same file recorded by DVC 3: the md5 of the bytes as they are
+    (repo / "data" / "train.csv.dvc").write_text(
+        f"outs:\n- md5: {md5(CRLF_CSV)}\n  size: {len(CRLF_CSV)}\n  hash: md5\n"
+        "  path: train.csv\n")
+    assert cache.materialize(config, pointers.resolve(config, "data/train.csv.dvc"),
+                             rehash=True).path == repo / "data" / "train.csv"
+    # a DVC 2 file that holds the raw md5 of a CRLF text file was not written by DVC 2
+    (repo / "data" / "train.csv.dvc").write_text(
+        f"outs:\n- md5: {md5(CRLF_CSV)}\n  path: train.csv\n")
+    with pytest.raises(HashMismatchError, match="md5-dos2unix mismatch"):
+        cache.materialize(config, pointers.resolve(config, "data/train.csv.dvc"), rehash=True)
+
+
+def test_a_dvc2_binary_file_is_hashed_as_it_is(config: spec.ProjectConfig, repo: Path) -> None:
+    body = b"PAR1\x00\x01\r\n\x02" * 100  # NUL bytes: binary, CRLF left alone
+    (repo / "data" / "t.parquet").write_bytes(body)
+    (repo / "data" / "t.parquet.dvc").write_text(
+        f"outs:\n- md5: {hashlib.md5(body).hexdigest()}\n  path: t.parquet\n")
+    p = pointers.resolve(config, "data/t.parquet.dvc")
+    assert cache.find_local(config, p) == repo / "data" / "t.parquet"
+    assert cache.known_hashes(config, repo / "data" / "t.parquet", ("md5-dos2unix",))[
+        "md5-dos2unix"] == hashlib.md5(body).hexdigest()
+
+
+def test_an_unknown_dvc_hash_is_refused_at_its_line(config: spec.ProjectConfig,
+                                                    repo: Path) -> None:
+    (repo / "data" / "train.csv.dvc").write_text(
+        f"outs:\n- md5: {md5(CSV)}\n  hash: blake3\n  path: train.csv\n")
+    with pytest.raises(ConfigError) as err:
+        pointers.resolve(config, "data/train.csv.dvc")
+    assert err.value.one_line().startswith("data/train.csv.dvc:3:")
+    assert "unsupported DVC hash 'blake3'" in err.value.one_line()
+
+
+def test_a_changed_dvc_file_hints_at_dvc_not_at_gitops_ml(config: spec.ProjectConfig,
+                                                          repo: Path) -> None:
+    dvc_file(repo)
+    (repo / "data" / "train.csv").write_text(CSV + "4,y,1\n")
+    with pytest.raises(HashMismatchError) as err:
+        cache.materialize(config, pointers.resolve(config, "data/train.csv.dvc"))
+    line = err.value.one_line()
+    assert "dvc add data/train.csv" in line and "dvc pull" in line
+    assert "gitops-ml data add" not in line

@@ -90,11 +90,15 @@ def known_hashes(config: ProjectConfig, path: Path,
 
 def _mismatch(pointer: DataPointer, expected: str, actual: str, algo: str = "sha256",
               what: str | None = None) -> HashMismatchError:
+    if pointer.kind == "dvc":
+        hint = (f"the data changed after 'dvc add': run 'dvc add {pointer.uri}' if the change "
+                "is intended, or 'dvc checkout' / 'dvc pull' to get the recorded version")
+    else:
+        hint = ("the data changed after the pointer was written; re-run 'gitops-ml data add' "
+                "if the change is intended")
     return HashMismatchError(
         f"{algo} mismatch for {what or pointer.uri}: expected {expected}, got {actual}",
-        location=pointer.location,
-        hint="the data changed after the pointer was written; re-run 'gitops-ml data add' "
-             "if the change is intended")
+        location=pointer.location, hint=hint)
 
 
 # --- local paths ---------------------------------------------------------------------------
@@ -199,9 +203,10 @@ def _materialize_dvc(config: ProjectConfig, pointer: DataPointer,
     path = find_local(config, pointer)
     if path is None:
         raise missing_error(pointer)
-    hashes = known_hashes(config, path, ("md5", "sha256"), progress, rehash=rehash)
-    if pointer.md5 is not None and hashes["md5"] != pointer.md5:
-        raise _mismatch(pointer, pointer.md5, hashes["md5"], "md5",
+    algorithm = pointer.md5_algorithm
+    hashes = known_hashes(config, path, (algorithm, "sha256"), progress, rehash=rehash)
+    if pointer.md5 is not None and hashes[algorithm] != pointer.md5:
+        raise _mismatch(pointer, pointer.md5, hashes[algorithm], algorithm,
                         what=rel(config, path))
     return LocalData(path, hashes["sha256"], path.stat().st_size, pointer.format, cached=False)
 

@@ -28,7 +28,7 @@ from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
 from gitops_ml.project import typed_yaml as schema
 from gitops_ml.project import yaml_document as yamlio
 from gitops_ml.project.spec import InlinePointer, ModelSpec, PointerRef, ProjectConfig
-from gitops_ml.util.hashing import MD5_RE
+from gitops_ml.util.hashing import MD5_DOS2UNIX, MD5_RE
 
 FORMATS = ("csv", "parquet", "jsonl")
 POINTER_SUFFIXES = (".ptr.yaml", ".ptr.yml")
@@ -63,6 +63,9 @@ class DataPointer:
     kind: PointerKind
     line: int | None = None
     md5: str | None = None
+    md5_algorithm: str = "md5"
+    """How ``md5`` was computed: ``md5`` (DVC 3, ``hash: md5``) or ``md5-dos2unix`` (DVC 2,
+    which hashes text files with CRLF turned into LF)."""
 
     @property
     def is_remote(self) -> bool:
@@ -206,13 +209,18 @@ def load_dvc_file(config: ProjectConfig, rel: str) -> DataPointer:
     size = out.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
         raise doc.error(("outs", 0, "size"), "expected an integer")
+    # DVC 3 writes `hash: md5`; a file without it is DVC 2's, whose md5 is dos2unix'd.
+    algorithm = out.get("hash", MD5_DOS2UNIX)
+    if algorithm not in ("md5", MD5_DOS2UNIX):
+        raise doc.error(("outs", 0, "hash"), f"unsupported DVC hash {algorithm!r}",
+                        hint="gitops-ml reads the md5 that DVC 2 and DVC 3 write")
     folder = PurePosixPath(rel).parent
     uri = (folder / path).as_posix() if not Path(path).is_absolute() else path
     uri = norm_local_uri(config, os.path.normpath(uri))
     where = doc.location(("outs", 0, "path"))
     return DataPointer(uri=uri, sha256=None, size=size,
                        format=_format_or_fail(None, path, where), source=rel, kind="dvc",
-                       line=where.line, md5=md5)
+                       line=where.line, md5=md5, md5_algorithm=algorithm)
 
 
 def spec_pointers(config: ProjectConfig, model: ModelSpec) -> dict[str, DataPointer]:
