@@ -143,22 +143,63 @@ def test_rate_limit_that_does_not_end_is_one_error(server, client):
     assert "403" in err.value.message or "rate limit" in err.value.one_line()
 
 
-def test_retry_after_is_bounded(server):
-    client = GitHubClient(TOKEN, api_url=server.url,
-                          settings=ClientSettings(retries=1, backoff=0, max_retry_after=0.2,
-                                                  seconds_between_requests=None,
-                                                  seconds_between_writes=None))
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the retry policy computes, recorded instead of slept."""
+    import urllib3.util.retry
+
+    waits: list[float] = []
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", waits.append)
+    return waits
+
+
+def documented(server: GitHubServer, **kw: float) -> GitHubClient:
+    """A client with the default (documented) waits, and no pacing."""
+    settings = ClientSettings(seconds_between_requests=None, seconds_between_writes=None,
+                              backoff=0, **kw)  # type: ignore[arg-type]
+    return GitHubClient(TOKEN, api_url=server.url, settings=settings)
+
+
+def test_secondary_rate_limit_without_retry_after_waits_a_minute(server, sleeps):
+    """GitHub: without retry-after, wait at least one minute before retrying."""
+    server.secondary_rate_limit("POST", r"/issues/7/comments$", retry_after=None)
+    assert upsert_sticky_comment(documented(server), REPO, 7, "churn", "r").action == "created"
+    assert sleeps == [60.0]
+    assert server.count("POST") == 2
+
+
+def test_a_secondary_rate_limit_that_lasts_waits_longer_each_time(server, sleeps):
+    server.secondary_rate_limit("GET", r"/issues/7/comments$", retry_after=None, times=2)
+    assert upsert_sticky_comment(documented(server), REPO, 7, "churn", "r").action == "created"
+    assert sleeps == [60.0, 120.0]
+
+
+def test_a_long_retry_after_is_never_cut_short(server, sleeps):
+    """Retrying before Retry-After has passed only burns the budget: it is an error at once."""
     server.fail("GET", r"/issues/7/comments$", 429, headers={"Retry-After": "3600"})
-    start = time.monotonic()
+    with pytest.raises(GitHubError) as err:
+        upsert_sticky_comment(documented(server), REPO, 7, "churn", "v1")
+    assert sleeps == []
+    assert server.count("GET") == 1
+    assert "wait 3,600 s, more than the 300 s a job waits" in err.value.message
+    assert "GITOPS_ML_GITHUB_MAX_RETRY_AFTER" in err.value.hint
+
+
+def test_a_retry_after_within_the_limit_is_waited_in_full(server, sleeps):
+    server.secondary_rate_limit("PATCH", r"/issues/comments/", retry_after=240)
+    client = documented(server)
     upsert_sticky_comment(client, REPO, 7, "churn", "v1")
-    assert time.monotonic() - start < 5
+    assert upsert_sticky_comment(client, REPO, 7, "churn", "v2").action == "updated"
+    assert sleeps == [240.0]
 
 
 def test_body_too_long_is_refused_with_the_limit(server, client):
     server.body_limit = 1000
     with pytest.raises(GitHubError) as err:
         upsert_sticky_comment(client, REPO, 7, "churn", "x" * 2000)
-    assert "422" in err.value.message
+    # GitHub puts the reason of a 422 in errors[].message, not in message
+    assert "422: Validation Failed: body is too long (maximum is 1000 characters)" in \
+        err.value.message
     assert "65,536" in err.value.hint
 
 

@@ -6,8 +6,10 @@ send nothing) with a retry policy that
 - retries GET, PUT, DELETE and PATCH (PyGithub's own policy leaves PATCH out) on 5xx;
 - retries POST only when GitHub says the request was not applied (403/429 rate limits), never
   on a 5xx, because a 502 on a POST may hide a write that went through (callers re-read);
-- honours ``Retry-After`` on secondary rate limits (403) and on 429, bounded by
-  ``max_retry_after`` seconds and ``retries`` attempts.
+- follows GitHub's documented rate-limit rules: wait ``Retry-After`` when it is given (403
+  secondary limit, 429); without it, wait at least a minute after a secondary rate limit,
+  doubling on each further one; never retry before the wait is over: a wait longer than
+  ``max_retry_after`` seconds is an error at once, not an early retry.
 
 Every PyGithub or transport error is turned into one :class:`~gitops_ml.errors.GitHubError`
 with an actionable hint by :func:`translate`. The token never appears in a message.
@@ -15,6 +17,7 @@ with an actionable hint by :func:`translate`. The token never appears in a messa
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -24,7 +27,7 @@ from typing import Any
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
-from github.GithubException import RateLimitExceededException
+from github.GithubException import RateLimitExceededExceedsMaxWait, RateLimitExceededException
 from github.Repository import Repository
 
 from gitops_ml.errors import GitHubError
@@ -39,8 +42,11 @@ class ClientSettings:
 
     retries: int = 5
     backoff: float = 0.5
-    max_retry_after: float = 60.0
-    secondary_rate_wait: float = 30.0
+    # The longest wait a job sits out for a rate limit (Retry-After or a secondary limit).
+    max_retry_after: float = 300.0
+    # GitHub: "If the retry-after response header is not present, … wait for at least one
+    # minute before retrying", and longer (exponentially) while the limit lasts.
+    secondary_rate_wait: float = 60.0
     seconds_between_requests: float | None = 0.25
     seconds_between_writes: float | None = 1.0
     timeout: int = 30
@@ -75,10 +81,12 @@ class ClientSettings:
 
 
 class RetryPolicy(GithubRetry):
-    """GithubRetry that also retries PATCH, retries 429, never retries a POST on 5xx, and caps
-    the time it sleeps for a ``Retry-After``."""
+    """GithubRetry that also retries PATCH, retries 429, never retries a POST on 5xx, doubles
+    the wait on repeated secondary rate limits, and never retries before GitHub's wait is
+    over: a ``Retry-After`` (or a secondary-limit wait) above ``max_retry_after`` raises
+    :class:`RateLimitExceededExceedsMaxWait` at once."""
 
-    def __init__(self, *, max_retry_after: float = 60.0, **kwargs: Any) -> None:
+    def __init__(self, *, max_retry_after: float = 300.0, **kwargs: Any) -> None:
         self.max_retry_after = max_retry_after
         kwargs.setdefault("allowed_methods",
                           frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "POST"}))
@@ -96,11 +104,40 @@ class RetryPolicy(GithubRetry):
             return False  # it may have been applied: the caller re-reads instead
         return bool(super().is_retry(method, status_code, has_retry_after))
 
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        if value is None:
-            return None
-        return min(float(value), self.max_retry_after)
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: Any = None, error: Exception | None = None, _pool: Any = None,
+                  _stacktrace: Any = None) -> RetryPolicy:
+        if response is not None and response.status in (403, 429):
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > self.max_retry_after:
+                raise RateLimitExceededExceedsMaxWait(
+                    response.status, _json_body(response, url), dict(response.headers),
+                    wait=wait)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        assert isinstance(retry, RetryPolicy)
+        if (response is not None and response.status == 403
+                and "Retry-After" not in response.headers
+                and "get_backoff_time" in vars(retry)
+                and response.headers.get("X-RateLimit-Remaining") != "0"):
+            # GithubRetry set a rate-limit wait, and the primary limit is not used up: a
+            # secondary limit, whose wait doubles with each consecutive one
+            first = retry.get_backoff_time()
+            earlier = sum(1 for h in retry.history[:-1] if h.status == 403)
+            wait = first * 2 ** earlier
+            if wait > self.max_retry_after:
+                raise RateLimitExceededExceedsMaxWait(
+                    response.status, _json_body(response, url), dict(response.headers),
+                    wait=wait)
+            retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+        return retry
+
+
+def _json_body(response: Any, url: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(GithubRetry.get_content(response, url or ""))
+    except ValueError:
+        data = None
+    return data if isinstance(data, dict) else {"message": getattr(response, "reason", "")}
 
 
 class GitHubClient:
@@ -172,11 +209,18 @@ class GitHubClient:
                      missing: str) -> GitHubError:
         status = exc.status
         data = exc.data if isinstance(exc.data, dict) else {}
-        message = self.scrub(str(exc.message or data.get("message") or ""))
+        message = self.scrub(_error_text(exc.message, data))
         if status == 401:
             return GitHubError(f"GitHub rejected the token while {action} (401 Bad credentials)",
                                hint="the token is wrong or expired; check the GITHUB_TOKEN "
                                     "secret or the token you pass")
+        if isinstance(exc, RateLimitExceededExceedsMaxWait) and exc.wait is not None:
+            return GitHubError(f"GitHub's rate limit stopped {action}: it asks to wait "
+                               f"{exc.wait:,.0f} s, more than the "
+                               f"{self.settings.max_retry_after:,.0f} s a job waits "
+                               f"({status}: {message})",
+                               hint="rerun the job after that wait, or raise "
+                                    "GITOPS_ML_GITHUB_MAX_RETRY_AFTER")
         if isinstance(exc, RateLimitExceededException) or status == 429 or (
                 status == 403 and "rate limit" in message.lower()):
             return GitHubError(f"GitHub's rate limit stopped {action} ({status}: {message})",
@@ -198,3 +242,19 @@ class GitHubClient:
         return GitHubError(f"GitHub failed while {action} ({status}: {message})",
                            hint="GitHub may be degraded; rerun the job later"
                            if status >= 500 else None)
+
+
+def _error_text(message: str | None, data: Mapping[str, Any]) -> str:
+    """GitHub's error text: ``message``, plus what its ``errors[]`` say (a 422 puts the
+    reason there: ``message`` for custom errors, else ``field`` and ``code``)."""
+    text = str(message or data.get("message") or "")
+    details = []
+    for error in data.get("errors") or ():
+        if isinstance(error, str):
+            details.append(error)
+        elif isinstance(error, Mapping):
+            detail = error.get("message") or " ".join(
+                str(error[k]) for k in ("resource", "field", "code") if error.get(k))
+            if detail:
+                details.append(str(detail))
+    return f"{text}: {'; '.join(details)}" if details else text

@@ -2,6 +2,10 @@
 
 The issue is found by a hidden marker in its body among the open issues labelled
 ``gitops-ml`` (one listing, paged), so a rerun updates the issue instead of opening another.
+GitHub silently drops the labels of a new issue when its creator lacks push (triage) access,
+so the labels are checked after creation and added when they were dropped; and when no
+labelled issue carries the marker, the open issues are searched once more without the label
+(and the label put back), so a lost label never makes a run open a second issue.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from github.Issue import Issue
 
 from gitops_ml.github.client import COMMENT_LIMIT, GitHubClient
 
@@ -43,6 +49,10 @@ def sync_drift_issue(client: GitHubClient, repo: str, model: str, *, drifted: bo
         r = client.repo(repo)
         found = [i for i in r.get_issues(state="open", labels=[LABEL])
                  if mark in (i.body or "")]
+        if not found:  # its label may have been dropped: look once without it
+            found = [i for i in r.get_issues(state="open") if mark in (i.body or "")]
+            for issue in found:
+                _ensure_label(issue)
         if drifted:
             if found:
                 issue = found[0]
@@ -50,6 +60,7 @@ def sync_drift_issue(client: GitHubClient, repo: str, model: str, *, drifted: bo
                     issue.edit(title=title, body=body)
                 return IssueResult("updated", issue.number, issue.html_url)
             issue = r.create_issue(title=title, body=body, labels=[LABEL])
+            _ensure_label(issue)
             return IssueResult("opened", issue.number, issue.html_url)
         if not found:
             return IssueResult("none", None, None)
@@ -57,6 +68,12 @@ def sync_drift_issue(client: GitHubClient, repo: str, model: str, *, drifted: bo
             issue.create_comment(resolved_comment or f"Drift for `{model}` is gone: closing.")
             issue.edit(state="closed", state_reason="completed")
         return IssueResult("closed", found[0].number, found[0].html_url)
+
+
+def _ensure_label(issue: Issue) -> None:
+    """Add the label when GitHub dropped it (the issue as returned shows its labels)."""
+    if LABEL not in {label.name for label in issue.labels}:
+        issue.add_to_labels(LABEL)
 
 
 def sync_monitor_issue(result: Any, *, repo: str | None = None,
