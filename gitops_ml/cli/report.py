@@ -110,9 +110,26 @@ def comment(report_file: Path | None, pr: int | None, repository: str | None,
     """Post REPORT_FILE (or a bundle) as the model's sticky PR comment, updated in place.
 
     Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and GITHUB_EVENT_PATH.
+    With --from-bundle, no folder (or an empty one) means the pull request run uploaded no
+    bundle (no model was affected): nothing is posted, no request is made, and it succeeds.
     """
-    from gitops_ml.github.publish import publish_comment
+    from gitops_ml.github.publish import PublishResult, publish_comment
 
+    if report_file is None and from_bundle is not None and _no_bundles(from_bundle):
+        nothing = PublishResult(repository or os.environ.get("GITHUB_REPOSITORY") or "")
+        emit(nothing, f"nothing to post: no report bundle in {from_bundle} (the pull request "
+                      "run uploaded none: it affected no model)")
+        return
     result = publish_comment(repo=repository, pr=pr, report_file=report_file,
                              from_bundle=from_bundle, model=model, sha=sha, status=status)
     emit(result, result.text)
+
+
+def _no_bundles(directory: Path) -> bool:
+    """No folder, or an empty one: what download-artifact leaves when no artifact matched
+    (v7 creates no folder for zero matches). A folder with anything in it is checked."""
+    if directory.is_symlink():
+        return False
+    if not directory.exists():
+        return True
+    return directory.is_dir() and not any(directory.iterdir())
