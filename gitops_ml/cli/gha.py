@@ -25,6 +25,11 @@ from typing import Any
 
 Picker = Callable[[Mapping[str, Any]], Any]
 
+# GitHub runs at most 256 jobs per matrix; the comment side takes as many bundles
+# (gitops_ml.report.bundle.MAX_BUNDLES), so every model a plan fans out to gets its comment.
+MAX_MATRIX_JOBS = 256
+EXIT_CONFIG = 3  # gitops_ml.errors.ExitCode.CONFIG
+
 
 def _get(*path: str) -> Picker:
     def pick(result: Mapping[str, Any]) -> Any:
@@ -133,6 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"::warning title=gitops-ml::'{verb}' printed no JSON envelope; no outputs set")
         return 0
     print(json.dumps(envelope, indent=2))
+    if verb == "plan" and envelope.get("ok"):
+        count = _count(envelope.get("result") if isinstance(envelope.get("result"), Mapping)
+                       else {})
+        if count > MAX_MATRIX_JOBS:
+            print(f"::error title=gitops-ml plan::{count} models are affected; a GitHub Actions "
+                  f"matrix runs at most {MAX_MATRIX_JOBS} jobs. Split the change into pull "
+                  f"requests of at most {MAX_MATRIX_JOBS} models each.")
+            return EXIT_CONFIG
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:
         write_outputs(github_output, outputs_for(verb, envelope))

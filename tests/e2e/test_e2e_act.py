@@ -14,18 +14,18 @@ stand-ins in tests/e2e/stubs (artifacts become folders under one directory).
 3. a merged ``pull_request`` (closed) event runs promote.yml: it downloads the run artifact,
    promotes the exact artifact, and the registry tags arrive in the bare remote.
 
-act removes its work folder after each job and gives each step a fresh summary file, so the
-job summary is captured as act writes it, with inotify (watchdog).
+act removes its work folder after each job and gives each step a fresh summary file; it prints
+each step's summary in its log, which is where the tests read it (see ``summaries``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,44 +62,38 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
-class SummaryCapture:
-    """Copies each GITHUB_STEP_SUMMARY file act writes, as it is written."""
+SUMMARY_MARK = "\u2699  Summary - "  # act prints each step's summary after this
+ACT_LINE = re.compile(r"^\[[^\]\n]+/[^\]\n]+\] ")  # "[workflow/job] ...": act's own lines
 
-    def __init__(self, folder: Path) -> None:
-        from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
 
-        self.texts: list[str] = []
-        self.lock = threading.Lock()
-        capture = self
+def summaries(log: str) -> list[str]:
+    """The job summaries act printed, one per step that wrote one.
 
-        class Handler(FileSystemEventHandler):  # type: ignore[misc]
-            def on_any_event(self, event: Any) -> None:
-                path = str(getattr(event, "dest_path", "") or event.src_path)
-                if path.endswith("SUMMARY.md") and os.path.isfile(path):
-                    try:
-                        text = Path(path).read_text()
-                    except OSError:
-                        return
-                    if text.strip():
-                        with capture.lock:
-                            capture.texts.append(text)
+    act gives each step a fresh GITHUB_STEP_SUMMARY file and removes it with the job; it prints
+    the content in its log when the step ends. Reading the log is exact; watching the file
+    (as this test once did, with inotify) raced with act's truncation under load and missed
+    the summary: the `-n 2` flake of test_a_failed_gate_fails_the_check_but_still_reports."""
+    found: list[str] = []
+    current: list[str] | None = None
+    for line in log.splitlines():
+        if SUMMARY_MARK in line:
+            if current is not None:
+                found.append("\n".join(current))
+            current = [line.split(SUMMARY_MARK, 1)[1]]
+        elif current is not None:
+            if ACT_LINE.match(line):
+                found.append("\n".join(current))
+                current = None
+            else:
+                current.append(line)
+    if current is not None:
+        found.append("\n".join(current))
+    return found
 
-        self.observer = Observer()
-        self.observer.schedule(Handler(), str(folder), recursive=True)
 
-    def __enter__(self) -> SummaryCapture:
-        self.observer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.observer.stop()
-        self.observer.join(timeout=10)
-
-    @property
-    def text(self) -> str:
-        with self.lock:
-            return max(self.texts, key=len) if self.texts else ""
+def summary_of(log: str) -> str:
+    """The report's summary: the longest one of the run."""
+    return max(summaries(log), key=len, default="")
 
 
 @dataclass
@@ -120,8 +114,8 @@ class World:
         return env
 
     def act(self, event: str, payload: dict[str, Any], workflow: str, *,
-            extra_env: dict[str, str] | None = None, name: str | None = None,
-            summary: SummaryCapture | None = None) -> subprocess.CompletedProcess[str]:
+            extra_env: dict[str, str] | None = None,
+            name: str | None = None) -> subprocess.CompletedProcess[str]:
         event_file = self.tmp / f"{name or event}.json"
         event_file.write_text(json.dumps(payload))
         args = [str(VENV_BIN / "act"), event, "-e", str(event_file),
@@ -134,9 +128,8 @@ class World:
                 "--env", f"GITHUB_REPOSITORY={REPOSITORY}",
                 "--env", "GITOPS_ML_GITHUB_SECONDS_BETWEEN_REQUESTS=0",
                 "--env", "GITOPS_ML_GITHUB_SECONDS_BETWEEN_WRITES=0"]
-        for stub, ref in (("checkout", "v5"), ("cache", "v5"), ("upload-artifact", "v6"),
-                          ("download-artifact", "v7")):
-            args += ["--local-repository", f"actions/{stub}@{ref}={STUBS / stub}"]
+        for action, ref in pinned_actions().items():  # each at the SHA the YAML pins
+            args += ["--local-repository", f"{action}@{ref}={STUBS / action.split('/')[1]}"]
         for key, value in (extra_env or {}).items():
             args += ["--env", f"{key}={value}"]
         proc = subprocess.run(args, cwd=self.consumer, env=self.env(), capture_output=True,
@@ -145,12 +138,32 @@ class World:
         return proc
 
 
+def pinned_actions() -> dict[str, str]:
+    """Every third-party action the workflows and actions use, with the SHA they pin."""
+    pins: dict[str, str] = {}
+    for path in [*(ROOT / ".github" / "workflows").glob("*.yml"),
+                 *(ROOT / "actions").glob("*/action.yml")]:
+        for action, sha in re.findall(r"uses: (actions/[\w-]+)@([0-9a-f]{40})",
+                                      path.read_text()):
+            assert pins.setdefault(action, sha) == sha, f"{action} pinned at two SHAs"
+    return pins
+
+
 def lean_checkout(dest: Path) -> Path:
-    """What `uses: OWNER/gitops-ml/...@v1` needs (act copies it per use: keep it small)."""
+    """What `uses: OWNER/gitops-ml/...@v1` needs (act copies it per use: keep it small).
+
+    act does not accept GitHub's `$/` self-reference (TESTING.md): in this copy only,
+    `$/actions/x` becomes `OWNER/gitops-ml/actions/x@v1`, which --local-repository maps to
+    this same copy, so each action still comes from the workflow's own commit."""
     dest.mkdir(parents=True)
     shutil.copytree(ROOT / "actions", dest / "actions")
     shutil.copytree(ROOT / ".github", dest / ".github")
     shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    for path in [*(dest / ".github" / "workflows").glob("*.yml"),
+                 *(dest / "actions").glob("*/action.yml")]:
+        text = path.read_text()
+        path.write_text(re.sub(r"uses: \$/actions/([a-z]+)", rf"uses: {OWNER_REPO}/actions/\1@v1",
+                               text))
     return dest
 
 
@@ -238,10 +251,10 @@ def pr_payload(world: World, action: str = "synchronize", merged: bool = False) 
 
 
 def run_pull_request(world: World) -> dict[str, Any]:
-    with SummaryCapture(world.tmp / "actcache") as summary:
-        proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml",
-                         name="pull_request", summary=summary)
-    return {"proc": proc, "summary": summary.text, "log": world.logs["pull_request"]}
+    proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml",
+                     name="pull_request")
+    log = world.logs["pull_request"]
+    return {"proc": proc, "summary": summary_of(log), "log": log}
 
 
 def check_pull_request_workflow_reports_and_uploads(world: World, pr_run: dict[str, Any]) -> None:
@@ -406,13 +419,11 @@ def test_a_failed_gate_fails_the_check_but_still_reports(world: World) -> None:
     spec.write_text(spec.read_text().replace("{metric: roc_auc, min: 0.90}",
                                              "{metric: roc_auc, min: 0.9999}"))
     git(repo, "commit", "-qam", "an impossible gate")
-    with SummaryCapture(world.tmp / "actcache") as summary:
-        proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml",
-                         name="failing")
+    proc = world.act("pull_request", pr_payload(world), "ml-pull-request.yml", name="failing")
     log = world.logs["failing"]
     assert proc.returncode != 0, excerpt(log)
     assert "::error title=gitops-ml::breast-cancer: evaluate exited 5" in log, excerpt(log)
     metadata = json.loads(
         (world.artifacts / "gitops-ml-bundle-breast-cancer" / "metadata.json").read_text())
     assert metadata["gate_outcome"] == "failed"
-    assert "0.9999" in summary.text
+    assert "0.9999" in summary_of(log), excerpt(log)
