@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(json.dumps(envelope, indent=2))
     if verb == "plan" and envelope.get("ok"):
-        count = _count(envelope.get("result") if isinstance(envelope.get("result"), Mapping)
-                       else {})
+        result = envelope.get("result")
+        count = _count(result if isinstance(result, Mapping) else {})
         if count > MAX_MATRIX_JOBS:
             print(f"::error title=gitops-ml plan::{count} models are affected; a GitHub Actions "
                   f"matrix runs at most {MAX_MATRIX_JOBS} jobs. Split the change into pull "
