@@ -178,6 +178,12 @@ class PushRejected(RegistryError):
     code = "push_rejected"
 
 
+class StageNotCurrent(RegistryError):
+    """Re-read after writing, the registry does not hold the assignment just written."""
+
+    code = "stage_not_current"
+
+
 class GitHubError(GitopsMLError):
     code = "github_error"
     exit_code = ExitCode.GITHUB

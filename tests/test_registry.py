@@ -54,7 +54,7 @@ def remote(tmp_path: Path, repo: Path) -> Path:
 
 def manifest(sha: str = "a" * 64, **extra: object) -> dict:
     return {"schema": "gitops-ml/manifest", "model": "churn", "artifact": {"sha256": sha},
-            "run_key": "b" * 64, **extra}
+            "run_key": "b" * 64, "gates_passed": True, "forced": False, **extra}
 
 
 # --- grammar ------------------------------------------------------------------------------
@@ -204,11 +204,14 @@ def test_deregister_and_deprecate(repo: Path):
                  stage="production")
     register(repo, "churn", commit(repo), manifest("2" * 64), stage="production")
     d = deprecate(repo, "churn", "v0.2.0")
-    assert d.tags == ("churn@v0.2.0!",)
+    # a deregistered version loses its stage; production goes back to v0.1.0, which passed
+    # its gates, with an explicit assignment in the same write (GTO would fall back to it
+    # implicitly)
+    assert d.tags == ("churn@v0.2.0!", "churn#production#3")
+    assert d.moved == {"production": "v0.1.0"}
     state = read_model(repo, "churn")
     assert not state.version("v0.2.0").active
     assert state.latest.version == "v0.1.0"
-    # a deregistered version loses its stage: production falls back to v0.1.0 (GTO's rule)
     assert state.stage("production").version == "v0.1.0"
     # the next version never reuses a deregistered number
     assert register(repo, "churn", commit(repo), manifest("3" * 64)).version == "v0.3.0"

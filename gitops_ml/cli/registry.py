@@ -167,17 +167,38 @@ def show_cmd(ref: str) -> None:
 @click.argument("model")
 @common_options
 def history_cmd(model: str) -> None:
-    """Every registry event of a model, newest first."""
+    """Every registry event of a model, newest first (stage tags in counter order)."""
     from gitops_ml.registry.queries import history
 
     result = history(_repo(), model)
 
     def text() -> str:
         rows = [[e.created_iso, e.action, e.version or "", e.stage or "", e.tag,
-                 _short(e.commit), e.tagger] for e in result.events]
+                 e.commit, e.tagger] for e in result.events]
         return _table(rows, ["when", "action", "version", "stage", "tag", "commit", "by"])
 
     emit(result, text)
+
+
+@registry.command("doctor")
+@click.argument("model", required=False)
+@common_options
+def doctor_cmd(model: str | None) -> None:
+    """Find tags that make gitops-ml and gto read the registry differently (dated in the
+    future, out of counter order, tied in one second) and stages held against the rules.
+    Exits 8 when it finds any."""
+    from gitops_ml.errors import ExitCode
+    from gitops_ml.registry.doctor import doctor
+
+    result = doctor(_repo(), model)
+
+    def text() -> str:
+        head = (f"{result.models} model(s), {result.tags} tag(s): "
+                + ("healthy" if result.healthy else f"{len(result.findings)} finding(s)"))
+        return "\n".join([head, *(f"{f.model}: {f.kind}: {f.message}"
+                                   for f in result.findings)])
+
+    emit(result, text, exit_code=ExitCode.OK if result.healthy else ExitCode.REGISTRY)
 
 
 # --- rollback, deprecate ------------------------------------------------------------------
@@ -188,15 +209,18 @@ def history_cmd(model: str) -> None:
 @click.option("--stage", default="production", show_default=True,
               help="The stage to move back.")
 @click.option("--actor", default=None, help="Who rolls back (recorded in the tag message).")
+@click.option("--force", is_flag=True, help="Assign a version whose gates did not pass, are "
+              "unknown, or were forced (recorded in the tag).")
 @click.option("--push/--no-push", default=None, help="Push to origin (default: when it exists).")
 @common_options
-def rollback(model: str, to: str, stage: str, actor: str | None, push: bool | None) -> None:
+def rollback(model: str, to: str, stage: str, actor: str | None, force: bool,
+             push: bool | None) -> None:
     """Assign a stage to an earlier VERSION (vX.Y.Z) of MODEL with a new stage tag (history
     keeps both)."""
     from gitops_ml.registry.verbs import rollback as run_rollback
 
     result = run_rollback(_repo(), model, to, stage, actor=actor or _actor_default(),
-                          push=push)
+                          push=push, force=force)
 
     def text() -> str:
         if not result.tags:
@@ -220,9 +244,12 @@ def deprecate(model: str, version: str | None, actor: str | None, push: bool | N
 
     result = run_deprecate(_repo(), model, version, actor=actor or _actor_default(),
                            push=push)
-    what = f"{model} {version} deregistered" if version else f"{model} deprecated"
-    emit(result, f"{what} (tag {result.tags[0]}" + (", pushed)" if result.pushed
-                                                     else ", local only)"))
+    what = f"{result.model} {version} deregistered" if version else f"{result.model} deprecated"
+    lines = [f"{what} (tag {result.tags[0]}" + (", pushed)" if result.pushed
+                                                 else ", local only)")]
+    lines += [f"{stage}: {version} -> {to or 'none (no earlier version that passed its gates)'}"
+              for stage, to in sorted(result.moved.items())]
+    emit(result, "\n".join(lines))
 
 
 # --- lineage, reproduce -------------------------------------------------------------------

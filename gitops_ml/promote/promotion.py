@@ -24,7 +24,7 @@ from gitops_ml import __version__
 from gitops_ml.errors import ArtifactError, RegistryError
 from gitops_ml.registry.manifest import MANIFEST_SCHEMA, MANIFEST_VERSION
 from gitops_ml.registry.tags import check_name, tag_name
-from gitops_ml.registry.verbs import register
+from gitops_ml.registry.verbs import confirm_stage, register
 from gitops_ml.registry.writes import Identity
 from gitops_ml.util.git import git_out, head_commit, run_git
 from gitops_ml.util.hashing import is_sha256
@@ -395,7 +395,9 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
                                         "uri": _portable(config, store.uri_of(card_sha))}}
 
     result = register(repo, spec.name, commit, manifest, stage=stage or None,
-                               bump=bump, push=push, remote=remote, actor=who, render=render)
+                      bump=bump, push=push, remote=remote, actor=who, render=render)
+    confirm_stage(repo, spec.name, stage or None, result.version,
+                  remote=remote if result.pushed else None)
     final = result.manifest
     card_sha = (final.get("model_card") or {}).get("sha256")
     if card_sha:

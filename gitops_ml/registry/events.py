@@ -10,7 +10,7 @@ from typing import Any
 
 from gitops_ml.errors import GitError, RegistryError
 from gitops_ml.registry.manifest import parse_manifest
-from gitops_ml.registry.tags import Action, check_name, parse_tag
+from gitops_ml.registry.tags import Action, model_name, name_in_tag, parse_tag
 from gitops_ml.util.git import run_git
 
 _SEP = "\x00"
@@ -70,9 +70,11 @@ def read_events(repo: str | Path, model: str | None = None, *,
     ``messages=False`` leaves the tag messages (the manifests) out."""
     patterns: list[str] = ["refs/tags"]
     if model is not None:
-        check_name(model)
+        model = model_name(model)
+        tagged = name_in_tag(model)
         # '*' stops at '/', and GTO names may hold '/': the third pattern covers those.
-        patterns = [f"refs/tags/{model}@*", f"refs/tags/{model}#*", f"refs/tags/{model}#*/**"]
+        patterns = [f"refs/tags/{tagged}@*", f"refs/tags/{tagged}#*",
+                    f"refs/tags/{tagged}#*/**"]
     fmt = _FORMAT if messages else _FORMAT_NO_MESSAGE
     proc = run_git(repo, "for-each-ref", f"--format={fmt}", *patterns, check=False)
     if proc.returncode != 0:

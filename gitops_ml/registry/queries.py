@@ -14,13 +14,14 @@ from pathlib import Path
 from gitops_ml.errors import RegistryError
 from gitops_ml.registry.events import TagEvent
 from gitops_ml.registry.state import ModelState, Version, read_model, read_state
-from gitops_ml.registry.tags import NAME, SEMVER
+from gitops_ml.registry.tags import FULLNAME, NAME, SEMVER, model_name
 from gitops_ml.util.files import atomic_write
 from gitops_ml.util.git import run_git
 
-# MODEL, MODEL@vX.Y.Z, MODEL@latest, MODEL#stage: what `registry show` accepts.
+# MODEL, MODEL@vX.Y.Z, MODEL@latest, MODEL#stage: what `registry show` accepts. MODEL may be
+# folder-qualified, as GTO names it (folder:name) or as its tags write it (folder=name).
 REFERENCE_RE = re.compile(
-    f"^(?P<artifact>{NAME})(#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))?$")
+    f"^(?P<artifact>{FULLNAME})(#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))?$")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def list_models(repo: str | Path, *, cache: bool = True) -> RegistryList:
     return result
 
 
-_CACHE_RULES = 1  # bump when the state rules change: old cache entries stop matching
+_CACHE_RULES = 2  # bump when the state rules change: old cache entries stop matching
 
 
 def _list_cache_key(repo: str | Path) -> tuple[str, Path | None]:
@@ -122,7 +123,7 @@ def parse_reference(ref: str) -> Reference:
     version = m["version"]
     if version == "greatest":
         version = "latest"
-    return Reference(model=m["artifact"], version=version, stage=m["stage"])
+    return Reference(model=model_name(m["artifact"]), version=version, stage=m["stage"])
 
 
 def resolve(repo: str | Path, ref: str | Reference) -> tuple[ModelState, Version]:
@@ -183,13 +184,15 @@ class History:
 
 
 def history(repo: str | Path, model: str) -> History:
-    """``registry history MODEL``: every tag of the model, newest first."""
+    """``registry history MODEL``: every tag of the model, newest first in the order they take
+    effect (stage tags by their counter, see :mod:`gitops_ml.registry.state`)."""
     state = read_model(repo, model)
     if not state.events:
-        raise RegistryError(f"model '{model}' has no versions in the registry")
-    # stage tags name no version: GTO reads it from the version registered at their commit
+        raise RegistryError(f"model '{state.name}' has no versions in the registry")
+    # stage tags name no version: GTO reads it from the version registered at their commit,
+    # and names a commit no version was registered at by its full SHA
     at = {v.commit: v.version for v in state.versions if v.registered}
-    events = [dataclasses.replace(e, version=at.get(e.commit, e.commit[:12]))
+    events = [dataclasses.replace(e, version=at.get(e.commit, e.commit))
               if e.action in ("assign", "unassign") else e for e in state.events]
-    return History(model=model, events=tuple(reversed(events)))
+    return History(model=state.name, events=tuple(reversed(events)))
 

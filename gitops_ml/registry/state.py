@@ -1,6 +1,6 @@
 """The registry's state: a model's tags replayed into versions and stages.
 
-It follows GTO's rules with its default (timestamp) ordering:
+The replay follows GTO's rules, with one difference of order:
 
 - a version is active unless its latest register/deregister event is a deregistration;
 - a stage assignment belongs to the version registered at the tag's commit (GTO maps stage
@@ -8,8 +8,14 @@ It follows GTO's rules with its default (timestamp) ordering:
   assignment; the stage's current version is the active pair assigned most recently;
 - the model is deprecated when its latest event is a deprecation.
 
-Ties in the tagger date (one-second resolution) are broken by the tag's counter, which the
-write path makes strictly increasing per model.
+"Latest" and "most recently" are in **counter order** for the tags that carry a counter
+(``churn#production#7``): the counter is what the writer took as the next free number, so it
+cannot be forged by a clock. The tags without one (versions, deprecation, GTO's simple stage
+tags) keep their tagger-date order. GTO orders everything by tagger date, so a tag dated in
+the future pins a stage there; :func:`stages_by_date` computes that view, and the doctor
+(:mod:`gitops_ml.registry.doctor`) reports every place where the two disagree. The write path
+(:func:`gitops_ml.registry.writes.write_tags`) dates each write after every tag of the model,
+so on the tags gitops-ml writes the two orders are the same.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 from gitops_ml.registry.events import TagEvent, iso, read_events
 from gitops_ml.registry.manifest import parse_manifest
-from gitops_ml.registry.tags import semver_key
+from gitops_ml.registry.tags import model_name, semver_key
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class ModelState:
     versions: tuple[Version, ...]  # newest (semver) first, deregistered included
     stages: tuple[StageState, ...]  # current version of each stage, by stage name
     deprecated: bool
-    events: tuple[TagEvent, ...]  # oldest first
+    events: tuple[TagEvent, ...]  # in replay order (see the module doc), oldest first
     max_counter: int
 
     @property
@@ -107,15 +113,45 @@ class ModelState:
                 "versions": [v.to_dict() for v in self.versions]}
 
 
+def gate_problem(v: Version) -> str | None:
+    """Why ``v`` may not take a stage without ``--force`` (None: it may).
+
+    A stage holds a version that was registered and passed its gates; a version promoted with
+    ``--force``, or one without a gitops-ml manifest (its gates unknown), needs a new
+    ``--force`` to take a stage again.
+    """
+    if not v.registered:
+        return "no version is registered at its commit"
+    if not v.active:
+        return "it is deregistered"
+    m = v.manifest
+    if m is None:
+        return "its tag carries no gitops-ml manifest, so its gates are unknown"
+    if m.get("forced"):
+        return "it was promoted with --force, past its gates"
+    if m.get("gates_passed") is not True:
+        return "its manifest does not record passed gates"
+    return None
+
+
+def replay_order(events: Iterable[TagEvent]) -> list[TagEvent]:
+    """Tags in the order they take effect: the tags with a counter in counter order, in the
+    places the date order gives the counted tags; the others in date order."""
+    by_date = sorted(events, key=TagEvent.sort_key)
+    counted = iter(sorted((e for e in by_date if e.counter is not None),
+                          key=lambda e: (e.counter, e.sort_key())))
+    return [next(counted) if e.counter is not None else e for e in by_date]
+
+
 def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
-    """Replay a model's tags in time order (GTO's timestamp rules, see the module doc)."""
-    ordered = sorted((e for e in events if e.model == name), key=TagEvent.sort_key)
+    """Replay a model's tags (the rules and the order are in the module doc)."""
+    ordered = replay_order(e for e in events if e.model == name)
     reg: dict[str, TagEvent] = {}  # version -> registration
     direct: dict[str, TagEvent] = {}  # version -> latest register/deregister
     commit_of: dict[str, str] = {}  # version -> commit
     by_commit: dict[str, str] = {}  # commit -> version (the last registered there)
-    vstage: dict[tuple[str, str], TagEvent] = {}  # (version, stage) -> latest (un)assignment
-    last_assign: dict[tuple[str, str], TagEvent] = {}
+    vstage: dict[tuple[str, str], int] = {}  # (version, stage) -> its latest (un)assignment
+    last_assign: dict[tuple[str, str], int] = {}
     deprecated = False
     max_counter = 0
     first_at: dict[str, TagEvent] = {}  # commit -> its oldest tag
@@ -123,7 +159,7 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
         first_at.setdefault(e.commit, e)
         if e.action == "register" and e.version:
             by_commit[e.commit] = e.version
-    for e in ordered:
+    for i, e in enumerate(ordered):
         if e.counter is not None:
             max_counter = max(max_counter, e.counter)
         if e.action in ("register", "deregister") and e.version:
@@ -134,9 +170,9 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
         elif e.action in ("assign", "unassign") and e.stage:
             version = by_commit.get(e.commit, e.commit)
             commit_of.setdefault(version, e.commit)
-            vstage[(version, e.stage)] = e
+            vstage[(version, e.stage)] = i
             if e.action == "assign":
-                last_assign[(version, e.stage)] = e
+                last_assign[(version, e.stage)] = i
         if e.action == "deprecate":
             deprecated = True
         elif e.action != "create":
@@ -146,15 +182,15 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
         d = direct.get(version)
         return d is None or d.action == "register"
 
-    current: dict[str, tuple[tuple[int, int, int, str], StageState]] = {}
-    for (version, stage), e in vstage.items():
-        if e.action != "assign" or not active(version):
+    current: dict[str, tuple[int, StageState]] = {}
+    for (version, stage), i in vstage.items():
+        if ordered[i].action != "assign" or not active(version):
             continue
-        a = last_assign[(version, stage)]
-        key = a.sort_key()
-        if stage not in current or key > current[stage][0]:
-            current[stage] = (key, StageState(stage=stage, version=version, commit=a.commit,
-                                              tag=a.tag, assigned_at=a.created_iso))
+        at = last_assign[(version, stage)]
+        a = ordered[at]
+        if stage not in current or at > current[stage][0]:
+            current[stage] = (at, StageState(stage=stage, version=version, commit=a.commit,
+                                             tag=a.tag, assigned_at=a.created_iso))
     stages_of: dict[str, list[str]] = {}
     for _, s in current.values():
         stages_of.setdefault(s.version, []).append(s.stage)
@@ -171,6 +207,34 @@ def build_model_state(name: str, events: Iterable[TagEvent]) -> ModelState:
     return ModelState(name=name, versions=tuple(versions),
                       stages=tuple(s for _, (_, s) in sorted(current.items())),
                       deprecated=deprecated, events=tuple(ordered), max_counter=max_counter)
+
+
+def stages_by_date(state: ModelState) -> dict[str, tuple[str, ...]]:
+    """The version at each stage as GTO (``gto show``) orders the tags: by tagger date alone.
+
+    More than one version for a stage means a tie in the same second, which GTO breaks by the
+    order it happens to list the tags in. The versions are the same as :class:`ModelState`'s
+    unless a tag is dated out of counter order (the doctor's business).
+    """
+    by_commit = {e.commit: e.version for e in sorted(state.events, key=TagEvent.sort_key)
+                 if e.action == "register" and e.version}
+    pairs: dict[tuple[str, str], list[TagEvent]] = {}
+    for e in state.events:
+        if e.action in ("assign", "unassign") and e.stage:
+            pairs.setdefault((by_commit.get(e.commit, e.commit), e.stage), []).append(e)
+    best: dict[str, tuple[int, list[str]]] = {}
+    for (version, stage), evs in pairs.items():
+        v = state.version(version)
+        if v is None or not v.active:
+            continue
+        if max(evs, key=lambda e: (e.created_at, e.counter or 0)).action != "assign":
+            continue
+        when = max(e.created_at for e in evs if e.action == "assign")
+        if stage not in best or when > best[stage][0]:
+            best[stage] = (when, [version])
+        elif when == best[stage][0]:
+            best[stage][1].append(version)
+    return {stage: tuple(sorted(vs)) for stage, (_, vs) in sorted(best.items())}
 
 
 @dataclass(frozen=True)
@@ -193,5 +257,7 @@ def read_state(repo: str | Path, *, messages: bool = True) -> RegistryState:
 
 
 def read_model(repo: str | Path, model: str) -> ModelState:
-    return build_model_state(model, read_events(repo, model))
+    """One model's state (``model`` as GTO names it: ``name`` or ``folder:name``)."""
+    name = model_name(model)
+    return build_model_state(name, read_events(repo, name))
 

@@ -25,7 +25,10 @@ SEMVER = (r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
           r"(?:\+(?P<buildmetadata>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
 COUNTER = "?P<counter>[0-9]+"
 FULLNAME_IN_TAG = f"(?P<dirname>{DIRNAME}{SEPARATOR_IN_TAG})?(?P<name>{NAME})"
+# What a user may type for a model: GTO's name form 'folder:name' or the tag form 'folder=name'.
+FULLNAME = f"(?:{DIRNAME}[{SEPARATOR_IN_NAME}{SEPARATOR_IN_TAG}])?{NAME}"
 NAME_RE = re.compile(f"^{NAME}$")
+FULLNAME_RE = re.compile(f"^{FULLNAME}$")
 VERSION_RE = re.compile(f"^v{SEMVER}$")
 TAG_RE = re.compile(
     f"^(?P<artifact>{FULLNAME_IN_TAG})(((#(?P<stage>{NAME})|@(?P<version>v{SEMVER}))"
@@ -45,12 +48,29 @@ BUMPS = ("major", "minor", "patch")
 
 
 def check_name(value: str, what: str = "model name") -> str:
-    """A model or stage name must match GTO's name regex (letters, digits, '-', '_', '/')."""
+    """A stage (or plain model) name must match GTO's name regex (letters, digits, '-', '_',
+    '/', starting and ending with a letter or digit)."""
     if not NAME_RE.match(value):
         raise RegistryError(
             f"invalid {what} '{value}': use letters, digits, '-', '_' and '/', starting and "
             "ending with a letter or digit")
     return value
+
+
+def model_name(value: str) -> str:
+    """A model name as GTO names artifacts: ``name``, or ``folder:name`` for an artifact in a
+    sub-folder, which tags write ``folder=name``; both spellings are accepted. Returns the
+    name form (``folder:name``)."""
+    if not FULLNAME_RE.match(value):
+        raise RegistryError(
+            f"invalid model name '{value}': use letters, digits, '-', '_' and '/', starting "
+            "and ending with a letter or digit, optionally after a folder and ':' or '='")
+    return value.replace(SEPARATOR_IN_TAG, SEPARATOR_IN_NAME)
+
+
+def name_in_tag(model: str) -> str:
+    """How a model name is written in its tags (``folder:name`` becomes ``folder=name``)."""
+    return model.replace(SEPARATOR_IN_NAME, SEPARATOR_IN_TAG)
 
 
 def check_version(value: str) -> str:
@@ -62,7 +82,7 @@ def check_version(value: str) -> str:
 def tag_name(action: str, name: str, *, version: str | None = None, stage: str | None = None,
              counter: int | None = None) -> str:
     """The tag for an action, from its template (the inverse of :func:`parse_tag`)."""
-    check_name(name)
+    name = name_in_tag(model_name(name))
     if version is not None:
         check_version(version)
     if stage is not None:
@@ -104,13 +124,25 @@ def parse_tag(tag: str) -> ParsedTag | None:
                      stage=m["stage"], counter=int(m["counter"]) if m["counter"] else None)
 
 
-def semver_key(version: str) -> tuple[int, int, int, int, str]:
-    """Sort key for vX.Y.Z[-pre][+build]: releases after their pre-releases."""
+SemverKey = tuple[int, int, int, int, tuple[tuple[int, int, str], ...], str]
+
+
+def semver_key(version: str) -> SemverKey:
+    """Sort key in SemVer 2.0 precedence (semver.org, item 11), as GTO's ``semver`` compares:
+
+    major, minor, patch numerically; a pre-release ranks below its release; pre-release
+    identifiers compare one by one, numeric ones numerically (``rc.2`` < ``rc.10``) and below
+    alphanumeric ones, which compare in ASCII order; a longer list ranks above its prefix.
+    Build metadata has no precedence: the version string itself breaks that tie, so that the
+    order is total. Anything that is not a version (a commit GTO "discovered") sorts first.
+    """
     m = VERSION_RE.match(version)
     if not m:
-        return (-1, -1, -1, -1, version)
+        return (-1, -1, -1, -1, (), version)
     pre = m["prerelease"]
-    return (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, pre or "")
+    ids = tuple((0, int(i), "") if i.isdigit() else (1, 0, i)
+                for i in (pre.split(".") if pre else ()))
+    return (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, ids, version)
 
 
 def bump_version(current: str | None, bump: str) -> str:

@@ -72,6 +72,22 @@ def create_tags(repo: str | Path, tags: Sequence[NewTag], identity: Identity | N
             f"{detail[-1] if detail else 'update-ref failed'}")
 
 
+# Tags dated up to this far ahead of our clock are taken as clock skew between machines: a new
+# tag is dated after them. A tag dated further ahead is not followed (its date is wrong, and
+# copying it would spread the error); the doctor reports it.
+CLOCK_SKEW = 300
+
+
+def tag_date(state: ModelState, now: int) -> int:
+    """The tagger date for a new write: now, but always after every tag of the model (within
+    :data:`CLOCK_SKEW`). Tagger dates have one-second resolution, and GTO orders tags by date
+    alone, breaking ties by the order it happens to list them in; concurrent promotions in
+    one second would make it pick another version than the counters say. A strictly later
+    date per write keeps GTO's order and the counter order the same."""
+    recent = [e.created_at for e in state.events if e.created_at <= now + CLOCK_SKEW]
+    return max([now, *(t + 1 for t in recent)])
+
+
 def delete_local_tags(repo: str | Path, names: Iterable[str]) -> None:
     script = "".join(f"delete refs/tags/{n}\n" for n in names)
     if script:
@@ -133,7 +149,7 @@ def write_tags(repo: str | Path, model: str,
         if not tags:
             return WriteResult(tags=(), pushed=False, attempts=attempt, value=value)
         try:
-            create_tags(repo, tags, who)
+            create_tags(repo, tags, who, now=tag_date(state, int(time.time())))
         except TagExistsError:
             if not push or attempt == attempts:
                 raise
