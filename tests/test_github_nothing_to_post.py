@@ -47,6 +47,7 @@ def test_no_bundle_is_nothing_to_post(tmp_path: Path, gml, server, made: bool) -
             env=env(server, tmp_path))
     assert r.exit_code == 0
     assert r.json()["result"]["posted"] == []
+    assert "nothing to post" in r.stderr
 
 
 def test_a_folder_with_something_else_is_still_checked(tmp_path: Path, gml, server) -> None:

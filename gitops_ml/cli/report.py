@@ -117,8 +117,11 @@ def comment(report_file: Path | None, pr: int | None, repository: str | None,
 
     if report_file is None and from_bundle is not None and _no_bundles(from_bundle):
         nothing = PublishResult(repository or os.environ.get("GITHUB_REPOSITORY") or "")
-        emit(nothing, f"nothing to post: no report bundle in {from_bundle} (the pull request "
-                      "run uploaded none: it affected no model)")
+        note = (f"nothing to post: no report bundle in {from_bundle} (the pull request run "
+                "uploaded none: it affected no model)")
+        if state().output != "text":
+            click.echo(note, err=True)  # the log says so too
+        emit(nothing, note)
         return
     result = publish_comment(repo=repository, pr=pr, report_file=report_file,
                              from_bundle=from_bundle, model=model, sha=sha, status=status)
