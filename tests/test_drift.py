@@ -114,7 +114,7 @@ def test_settings_resolution() -> None:
 
 def test_method_kind_mismatch_and_unknown_method_are_config_errors() -> None:
     s = pd.Series(["a", "b"] * 10)
-    with pytest.raises(ConfigError, match="applies to numeric columns only"):
+    with pytest.raises(ConfigError, match="applies to numerical columns only"):
         drift.column_drift("s", s, s, "categorical", method="wasserstein")
     with pytest.raises(ConfigError, match="unknown drift method 'kss'") as info:
         drift.column_drift("s", s, s, "categorical", method="kss")
@@ -127,15 +127,76 @@ def test_numeric_column_holding_text_is_a_data_error() -> None:
         drift.column_drift("x", pd.Series([1.0, 2.0]), pd.Series(["a", "b"]), "numerical")
 
 
-def test_both_sides_null_is_not_drift_one_side_null_is() -> None:
+def test_a_column_null_on_one_side_is_untested_not_drift() -> None:
+    """Evidently refuses an all-null column; here it is a failed data check (empty_columns),
+    and the drift share does not count it."""
     empty = pd.Series([np.nan] * 5)
     full = pd.Series(np.arange(5.0))
     both = drift.column_drift("x", empty, empty, "numerical")
     assert not both.drifted and both.score is None
     one = drift.column_drift("x", full, empty, "numerical")
-    assert one.drifted and one.note == "no values in the current data (all null): not tested"
+    assert not one.drifted and not one.tested
+    assert one.note == ("no values in the current data (all null): not tested, see the data "
+                        "checks")
     cat = drift.column_drift("s", pd.Series(["a", None]), pd.Series([None, None]), "categorical")
-    assert cat.drifted and cat.current_values == 0
+    assert not cat.drifted and cat.current_values == 0
+    frame = pd.DataFrame({"a": np.arange(50.0), "b": np.arange(50.0)})
+    result = drift.detect_drift(frame, frame.assign(b=np.nan, a=frame["a"] + 100),
+                                columns=["a", "b"], kinds={"a": "numerical", "b": "numerical"})
+    assert [c.column for c in result.tested_columns] == ["a"]
+    assert result.share_of_drifted_columns == 1.0 and result.number_of_drifted_columns == 1
+
+
+@pytest.mark.parametrize("method", ["chisquare", "z"])
+def test_chisquare_and_z_on_a_numeric_column_are_refused_as_evidently_does(method: str) -> None:
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    with pytest.raises(Exception):  # noqa: B017 - Evidently's own refusal, whatever its type
+        get_stattest(pd.Series(np.arange(50.0)), pd.Series(np.arange(50.0)),
+                     ColumnType.Numerical, method)
+    with pytest.raises(ConfigError, match=f"drift method '{method}' applies to categorical "
+                       "columns only, and column 'x' is numerical"):
+        drift.column_drift("x", pd.Series(np.arange(50.0)), pd.Series(np.arange(50.0)),
+                           "numerical", method=method)
+
+
+def test_column_kinds_are_inferred_exactly_as_evidently_infers_them() -> None:
+    from evidently.core.datasets import infer_column_type
+
+    n = 40
+    series = {
+        "float64": pd.Series(np.linspace(0, 1, n)),
+        "Float64 (nullable)": pd.Series(np.linspace(0, 1, n), dtype="Float64"),
+        "int64 few": pd.Series(np.arange(n) % 4),
+        "int64 many": pd.Series(np.arange(n)),
+        "Int64 (nullable)": pd.Series(np.arange(n), dtype="Int64"),
+        "uint8": pd.Series(np.arange(n) % 4, dtype="uint8"),
+        "bool": pd.Series([True, False] * (n // 2)),
+        "boolean (nullable)": pd.Series([True, False, None, True] * (n // 4), dtype="boolean"),
+        "category": pd.Series(["a", "b"] * (n // 2), dtype="category"),
+        "object labels": pd.Series(["red", "green"] * (n // 2)),
+        "object text": pd.Series([f"free text number {i}" for i in range(n)]),
+        "string labels": pd.Series(["red", "green"] * (n // 2), dtype="string"),
+        "string text": pd.Series([f"a note {i}" for i in range(n)], dtype="string"),
+        "datetime": pd.Series(pd.date_range("2026-01-01", periods=n)),
+        "object mixed": pd.Series([1, "a"] * (n // 2), dtype="object"),
+    }
+    names = {"num": "numerical", "cat": "categorical", "text": "text"}
+    for label, s in series.items():
+        theirs = infer_column_type(s).value
+        ours = drift.infer_kind(s)
+        assert ours == names.get(theirs), (label, theirs, ours)
+
+
+def test_text_columns_are_reported_untested_and_not_counted() -> None:
+    n = 60
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float),
+                          "note": [f"customer wrote {i}" for i in range(n)]})
+    result = drift.detect_drift(frame, frame)
+    note = result.column("note")
+    assert note.kind == "text" and not note.tested and not note.drifted
+    assert [c.column for c in result.tested_columns] == ["x"]
 
 
 def test_infinities_are_dropped_like_nulls() -> None:

@@ -188,7 +188,7 @@ def test_changed_dtype_of_a_categorical_column_is_compared_by_value(project, gml
     assert "new_categories" in checks
 
 
-def test_all_null_column_is_reported_untested_and_drifted(project, gml) -> None:
+def test_an_all_null_column_is_a_failed_data_check_not_drift(project, gml) -> None:
     cur = current(project)
     cur["magnesium"] = np.nan
     ref = write(project, "cur.csv", cur)
@@ -196,9 +196,21 @@ def test_all_null_column_is_reported_untested_and_drifted(project, gml) -> None:
     result = r.json()["result"]
     mg = next(c for c in result["columns"] if c["column"] == "magnesium")
     assert mg["score"] is None and mg["method"] is None
-    assert mg["drifted"] is True
-    assert mg["note"] == "no values in the current data (all null): not tested"
+    assert mg["drifted"] is False
+    assert mg["note"].startswith("no values in the current data (all null): not tested")
     assert mg["current_values"] == 0
+    failed = [c for c in result["checks"]["results"] if not c["passed"]]
+    assert [(c["name"], c["column"], c["data"]) for c in failed
+            if c["name"] == "empty_columns"] == [("empty_columns", "magnesium", "current")]
+    tested = [c for c in result["columns"] if c["score"] is not None]
+    assert result["share_of_drifted_columns"] == pytest.approx(
+        sum(c["drifted"] for c in tested) / len(tested))
+    assert len(tested) == len(result["columns"]) - 1
+    # the human text counts the same columns: "N of <tested> columns"
+    r = gml("monitor", "wine", "--reference", "data/train.csv", "--current", ref, "-o", "json",
+            cwd=project)
+    title = r.json()["result"]["issue_title"]
+    assert title.endswith(f"of {len(tested)} columns drifted"), title
 
 
 def test_constant_column_on_both_sides_is_not_drift(project, gml) -> None:
@@ -268,7 +280,22 @@ def test_unknown_method_in_the_spec_is_a_config_error(project, gml) -> None:
     spec.write_text(SPEC + "drift:\n  columns:\n    grade: {method: ks}\n")
     r = gml("drift", "wine", cwd=project)
     assert r.exit_code == ExitCode.CONFIG
-    assert "drift method 'ks' applies to numeric columns only" in r.stderr
+    assert "drift method 'ks' applies to numerical columns only" in r.stderr
+
+
+@pytest.mark.parametrize("where", ["columns", "global"])
+def test_validate_refuses_chisquare_on_a_numeric_column_at_its_line(project, gml,
+                                                                     where: str) -> None:
+    spec = project / "models/wine/model.yaml"
+    extra = ("drift:\n  columns:\n    alcohol: {method: chisquare}\n" if where == "columns"
+             else "drift:\n  method: z\n")
+    spec.write_text(SPEC + extra)
+    line = SPEC.count("\n") + (3 if where == "columns" else 2)
+    r = gml("validate", cwd=project)
+    assert r.exit_code == ExitCode.CONFIG, r.output
+    method = "chisquare" if where == "columns" else "z"
+    assert f"models/wine/model.yaml:{line}:" in r.output
+    assert f"drift method '{method}' applies to categorical columns only" in r.output
 
 
 def test_drift_settings_for_an_unknown_column_is_a_config_error(project, gml) -> None:

@@ -247,3 +247,36 @@ def test_per_column_method_and_threshold_match_evidently(evidently_run) -> None:
                            per_column_threshold={"normal": 0.2, "same": 0.5})
     assert_parity(ours, theirs)
     assert ours.column("same").threshold == 0.5
+
+
+def test_the_evidently_page_counts_the_columns_the_comment_counts_target_apart() -> None:
+    """The comment said "3 of 6 columns drifted (50%), dataset drift" while the Evidently page
+    said "3 of 7, not detected": the page counted the target. Now the preset sees the tested
+    features only, and the target's drift is a metric of its own."""
+    from gitops_ml.drift import evidently_html
+
+    rng = np.random.default_rng(0)
+    n = 400
+    ref = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    ref["y"] = rng.integers(0, 2, n).astype(str)
+    ref["empty"] = rng.normal(size=n)
+    cur = ref.copy()
+    for i in range(3):
+        cur[f"x{i}"] = cur[f"x{i}"] + 2
+    cur["y"] = np.where(rng.random(n) < 0.9, "1", "0")
+    cur["empty"] = np.nan  # untested: a failed data check, on neither side of the count
+    features = [*(f"x{i}" for i in range(6)), "empty"]
+    kinds = {c: "numerical" for c in features} | {"y": "categorical"}
+    ours = drift.detect_drift(ref, cur, columns=features, kinds=kinds, target="y",
+                              target_kind="categorical")
+    assert (ours.number_of_drifted_columns, ours.share_of_drifted_columns) == (3, 0.5)
+    assert ours.dataset_drift and ours.target is not None and ours.target.drifted
+    metrics = evidently_html.snapshot(ref, cur, ours).dict()["metrics"]
+    counts = [m for m in metrics if m["metric_name"].startswith("DriftedColumnsCount")]
+    assert len(counts) == 1
+    assert counts[0]["value"] == {"count": 3.0, "share": 0.5}
+    assert "columns=x0,x1,x2,x3,x4,x5," in counts[0]["metric_name"]  # no target, no 'empty'
+    drifts = {m["metric_name"].split("column=")[1].split(",")[0]: m for m in metrics
+              if m["metric_name"].startswith("ValueDrift")}
+    assert sorted(drifts) == ["x0", "x1", "x2", "x3", "x4", "x5", "y"]
+    assert drifts["y"]["value"] == pytest.approx(0.0, abs=1e-12)  # the target, shown apart

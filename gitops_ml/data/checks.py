@@ -186,6 +186,20 @@ def check_columns(spec: ModelSpec, frame: pd.DataFrame, side: str,
     return out
 
 
+def check_empty_columns(spec: ModelSpec, frame: pd.DataFrame, side: str) -> list[CheckResult]:
+    """Spec columns with no value at all on one side. Drift cannot test such a column
+    (Evidently refuses it), so it fails here instead of counting as drift."""
+    if len(frame) == 0:
+        return []  # empty_data says it
+    empty = [c for c in _spec_columns(spec) if c in frame.columns and frame[c].count() == 0]
+    if not empty:
+        return [CheckResult("empty_columns", True, f"every spec column of the {side} data "
+                            "has values", data=side)]
+    return [CheckResult("empty_columns", False, f"column '{c}' of the {side} data has no "
+                        f"values (all {len(frame)} rows are null)", column=c, data=side)
+            for c in empty]
+
+
 def check_empty(frame: pd.DataFrame, side: str) -> CheckResult:
     if len(frame) == 0:
         return CheckResult("empty_data", False, f"the {side} data has no rows", data=side)
@@ -314,6 +328,7 @@ def run_checks(spec: ModelSpec, reference_df: pd.DataFrame,
         checks.append(check_empty(frame, side))
         checks.extend(check_columns(spec, frame, side,
                                     reference_df if side == "current" else None))
+        checks.extend(check_empty_columns(spec, frame, side))
     if current_df is not None:
         checks.extend(check_dtypes(spec, reference_df, current_df))
         checks.extend(check_new_categories(spec, reference_df, current_df))

@@ -352,7 +352,7 @@ def monitor(config: ProjectConfig, spec: ModelSpec, *, current: Any, reference: 
                          production_version=version, drift=result,
                          issue_title=f"Data drift in {spec.name}: "
                                      f"{result.number_of_drifted_columns} of "
-                                     f"{len(result.columns)} columns drifted",
+                                     f"{len(result.tested_columns)} columns drifted",
                          issue_body=markdown(result))
 
 
@@ -374,7 +374,7 @@ def _row(col: ColumnDrift) -> str:
 def markdown(result: DriftResult, top: int = 50) -> str:
     """A Markdown summary: the dataset verdict and a table of columns, drifted first."""
     head = (f"**Dataset drift: {'yes' if result.dataset_drift else 'no'}** — "
-            f"{result.number_of_drifted_columns} of {len(result.columns)} columns drifted "
+            f"{result.number_of_drifted_columns} of {len(result.tested_columns)} columns drifted "
             f"(share {result.share_of_drifted_columns:.2f}, threshold {result.drift_share:g}).")
     lines = [head, "", f"Reference: `{result.reference.uri}` ({result.reference.rows} rows); "
              f"current: `{result.current.uri}` ({result.current.rows} rows).", "",
@@ -403,7 +403,7 @@ def text(result: DriftResult) -> str:
                      f"{_fmt(c.score):>10}  {_fmt(c.threshold):>9}  "
                      f"{'DRIFT' if c.drifted else 'ok'}{'  (' + c.note + ')' if c.note else ''}")
     lines.append(f"dataset drift: {'yes' if result.dataset_drift else 'no'} "
-                 f"({result.number_of_drifted_columns}/{len(result.columns)} columns, share "
+                 f"({result.number_of_drifted_columns}/{len(result.tested_columns)} columns, share "
                  f"{result.share_of_drifted_columns:.3f}, threshold {result.drift_share:g})")
     for label, col in (("target", result.target), ("prediction", result.prediction)):
         if col is not None:

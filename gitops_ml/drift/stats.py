@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gitops_ml.errors import ConfigError, DataCheckError
+from gitops_ml.project.spec import DRIFT_METHOD_KINDS, drift_method_mismatch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +43,9 @@ SCHEMA_VERSION = 1
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
 KINDS = (NUMERICAL, CATEGORICAL)
+TEXT = "text"  # inferred only: Evidently tests text with a content model, gitops-ml reports it
+TEXT_UNIQUE_SHARE = 0.5  # Evidently: a string column with more distinct values than this share
+#                          of its non-null values is text
 SMALL_REFERENCE_ROWS = 1000  # Evidently: reference <= 1000 rows -> statistical tests
 FEW_VALUES = 5  # Evidently: a numeric column with <= 5 distinct values is tested as categories
 BINARY_VALUES = 2
@@ -69,15 +73,20 @@ class Method:
         return score >= threshold
 
 
+# The kinds each method applies to are Evidently's own (``allowed_feature_types`` of its
+# stattests): chi-square and Z are categorical tests, and Evidently refuses them on a numeric
+# column, so gitops-ml refuses them too (at validate and at run time).
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("ks", "K-S p_value", 0.05, (NUMERICAL,), True),
-    Method("chisquare", "chi-square p_value", 0.05, (NUMERICAL, CATEGORICAL), True),
-    Method("z", "Z-test p_value", 0.05, (NUMERICAL, CATEGORICAL), True),
-    Method("wasserstein", "Wasserstein distance (normed)", 0.1, (NUMERICAL,), False),
-    Method("jensenshannon", "Jensen-Shannon distance", 0.1, (NUMERICAL, CATEGORICAL), False),
-    Method("psi", "PSI", 0.1, (NUMERICAL, CATEGORICAL), False),
-    Method("kl_div", "Kullback-Leibler divergence", 0.1, (NUMERICAL, CATEGORICAL), False),
-    Method("hellinger", "Hellinger distance", 0.1, (NUMERICAL, CATEGORICAL), False),
+    Method("ks", "K-S p_value", 0.05, DRIFT_METHOD_KINDS["ks"], True),
+    Method("chisquare", "chi-square p_value", 0.05, DRIFT_METHOD_KINDS["chisquare"], True),
+    Method("z", "Z-test p_value", 0.05, DRIFT_METHOD_KINDS["z"], True),
+    Method("wasserstein", "Wasserstein distance (normed)", 0.1,
+           DRIFT_METHOD_KINDS["wasserstein"], False),
+    Method("jensenshannon", "Jensen-Shannon distance", 0.1,
+           DRIFT_METHOD_KINDS["jensenshannon"], False),
+    Method("psi", "PSI", 0.1, DRIFT_METHOD_KINDS["psi"], False),
+    Method("kl_div", "Kullback-Leibler divergence", 0.1, DRIFT_METHOD_KINDS["kl_div"], False),
+    Method("hellinger", "Hellinger distance", 0.1, DRIFT_METHOD_KINDS["hellinger"], False),
 )}
 
 
@@ -98,6 +107,10 @@ class ColumnDrift:
     reference_values: int  # non-null values compared
     current_values: int
     note: str | None = None
+
+    @property
+    def tested(self) -> bool:
+        return self.score is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, "method": self.method,
@@ -137,16 +150,23 @@ class DriftResult:
     gates: tuple[Any, ...] = ()  # GateResult, filled by the command that evaluates them
 
     @property
+    def tested_columns(self) -> tuple[ColumnDrift, ...]:
+        """The columns a test ran on: the ones the share counts and Evidently's page shows
+        (a column with no values on one side is a failed data check, not drift)."""
+        return tuple(c for c in self.columns if c.tested)
+
+    @property
     def number_of_drifted_columns(self) -> int:
         return sum(1 for c in self.columns if c.drifted)
 
     @property
     def share_of_drifted_columns(self) -> float:
-        return self.number_of_drifted_columns / len(self.columns) if self.columns else 0.0
+        tested = len(self.tested_columns)
+        return self.number_of_drifted_columns / tested if tested else 0.0
 
     @property
     def dataset_drift(self) -> bool:
-        return bool(self.columns) and self.share_of_drifted_columns >= self.drift_share
+        return bool(self.tested_columns) and self.share_of_drifted_columns >= self.drift_share
 
     @property
     def drifted_columns(self) -> tuple[str, ...]:
@@ -498,26 +518,33 @@ def default_method(kind: str, reference_values: int, distinct_values: int) -> st
 
 
 def infer_kind(series: pd.Series) -> str | None:
-    """Evidently's column type inference (``infer_column_type``), for data without a spec:
-    numerical, categorical, or None (dates, lists, unknown). Text columns count as
-    categorical (Evidently would use its text-content drift there)."""
+    """Evidently 0.7's column type inference (``evidently.core.datasets.infer_column_type``)
+    to the letter, for data without a spec: numerical, categorical, text, or None for what it
+    leaves out (dates, lists, unknown). Its dtype names are case-sensitive, so pandas'
+    nullable ``Int64``, ``Float64`` and ``boolean`` and the unsigned ``uint8`` are unknown to
+    it and skipped here too; a string column with more distinct values than half its values is
+    text. A test compares this with Evidently's own function."""
     name = series.dtype.name
     if name.startswith("float"):
         return NUMERICAL
-    if name.lower().startswith(("int", "uint")):
+    if name.startswith("int"):
         return CATEGORICAL if series.nunique() <= INTEGER_CARDINALITY_LIMIT else NUMERICAL
-    if name in ("string", "str") or name.startswith("string"):
-        return CATEGORICAL
+    if name in ("string", "str"):
+        return _text_or_categorical(series)
     if name == "object":
         values = series.dropna()
         if values.empty:
             return None
         if isinstance(values.iloc[0], str) and isinstance(values.iloc[-1], str):
-            return CATEGORICAL
+            return _text_or_categorical(series)
         return None
-    if name in ("bool", "boolean", "category"):
+    if name in ("bool", "category"):
         return CATEGORICAL
     return None
+
+
+def _text_or_categorical(series: pd.Series) -> str:
+    return TEXT if series.nunique() > series.count() * TEXT_UNIQUE_SHARE else CATEGORICAL
 
 
 def _untested(column: str, kind: str, n_ref: int, n_cur: int, note: str,
@@ -560,9 +587,10 @@ def column_drift(column: str, reference: Any, current: Any, kind: str, *,
     if n_ref == 0 or n_cur == 0:
         side = "reference and current" if n_ref == n_cur == 0 else (
             "reference" if n_ref == 0 else "current")
+        # Evidently refuses such a column; here it is a failed data check (empty_columns)
         return _untested(column, kind, n_ref, n_cur,
-                         f"no values in the {side} data (all null): not tested",
-                         drifted=(n_ref + n_cur) > 0)
+                         f"no values in the {side} data (all null): not tested, see the "
+                         "data checks", drifted=False)
     if method is None:
         if kind == NUMERICAL:
             assert rs is not None and cs is not None
@@ -615,10 +643,9 @@ def check_method(method: str, kind: str, column: str) -> None:
         raise ConfigError(f"unknown drift method '{method}' for column '{column}'",
                           hint=did_you_mean(method, METHODS) or
                           "methods: " + ", ".join(METHODS))
-    if kind not in METHODS[method].kinds:
-        raise ConfigError(f"drift method '{method}' applies to numeric columns only, and "
-                          f"column '{column}' is {kind}",
-                          hint="use chisquare, z, jensenshannon, psi, kl_div or hellinger")
+    mismatch = drift_method_mismatch(method, kind, column)
+    if mismatch is not None:
+        raise ConfigError(mismatch[0], hint=mismatch[1])
 
 
 def column_settings(settings: DriftSettings | None, column: str
@@ -664,9 +691,12 @@ def detect_drift(reference: pd.DataFrame | ColumnSource, current: pd.DataFrame |
         inferred = kinds or {c: k for c in current.columns if c != target
                              if (k := infer_kind(current[c])) is not None}
         columns = [c for c in current.columns if c in inferred and c != target]
+        text_columns = [c for c in columns if inferred[c] == TEXT]
         ordered = [c for c in columns if inferred[c] == NUMERICAL] + \
                   [c for c in columns if inferred[c] == CATEGORICAL]
         columns, kinds = ordered, inferred
+    else:
+        text_columns = []
     if kinds is None:
         raise ValueError("kinds are required when columns are given")
     _require_columns(reference, current, [*columns, *([target] if target else [])])
@@ -675,6 +705,9 @@ def detect_drift(reference: pd.DataFrame | ColumnSource, current: pd.DataFrame |
         method, threshold = column_settings(settings, name)
         results.append(column_drift(name, ref_get(name), cur_get(name), kinds[name],
                                     method=method, threshold=threshold))
+    results += [_untested(name, TEXT, int(ref_get(name).count()), int(cur_get(name).count()),
+                          "text column (Evidently tests text with a text-content model): "
+                          "not tested", drifted=False) for name in text_columns]
     target_result = None
     if target is not None:
         t_kind = target_kind or kinds.get(target) or CATEGORICAL

@@ -47,7 +47,7 @@ DRIFT_GATES = ("share_of_drifted_columns", "dataset_drift", "target_drift",
 FAIRNESS_GATES = ("demographic_parity_difference", "equalized_odds_difference",
                   "demographic_parity_ratio")
 CHECK_GATES = ("data_checks", "schema", "missing_columns", "new_categories", "empty_data",
-               "dtype_changes")
+               "empty_columns", "dtype_changes")
 
 
 # --- project config ------------------------------------------------------------------------
@@ -249,6 +249,27 @@ class ColumnContract:
     allowed: tuple[str | int | float | bool, ...] | None = None
     max_null_share: float | None = field(default=None, metadata={"ge": 0, "le": 1})
     unique: bool = False
+
+
+# The column kinds each drift method applies to: Evidently's ``allowed_feature_types`` (it
+# refuses chi-square and Z on a numeric column). gitops_ml.drift.stats runs the methods.
+DRIFT_METHOD_KINDS: dict[str, tuple[str, ...]] = {
+    "ks": ("numerical",), "chisquare": ("categorical",), "z": ("categorical",),
+    "wasserstein": ("numerical",), "jensenshannon": ("numerical", "categorical"),
+    "psi": ("numerical", "categorical"), "kl_div": ("numerical", "categorical"),
+    "hellinger": ("numerical", "categorical"),
+}
+
+
+def drift_method_mismatch(method: str, kind: str, column: str) -> tuple[str, str] | None:
+    """(message, hint) when ``method`` cannot test a ``kind`` column, as Evidently refuses it;
+    None when it can (or the method is unknown: the spec's type check says that)."""
+    kinds = DRIFT_METHOD_KINDS.get(method)
+    if kinds is None or kind in kinds:
+        return None
+    fits = ", ".join(m for m, ks in DRIFT_METHOD_KINDS.items() if kind in ks)
+    return (f"drift method '{method}' applies to {' and '.join(kinds)} columns only, and "
+            f"column '{column}' is {kind}", f"for a {kind} column use {fits}")
 
 
 @dataclass(frozen=True, eq=False)

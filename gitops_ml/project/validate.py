@@ -116,6 +116,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
                                 f"{other}", hint="model names must be unique")
             seen[model.name] = rel
             check_estimator(config, model, doc)
+            check_drift_methods(model, doc)
             header_checked = _check_data(config, model, doc, checked_pointers) \
                 if check_data else ()
             models.append(ModelCheck(model.name, rel, model.estimator.class_ or
@@ -150,6 +151,30 @@ def _data() -> Any:
     import importlib
 
     return importlib.import_module("gitops_ml.data.cache")
+
+
+# --- drift methods -------------------------------------------------------------------------
+
+def check_drift_methods(model: ModelSpec, doc: Document) -> None:
+    """An explicit drift method must apply to each column it is used on (Evidently refuses
+    chi-square or Z on a numeric column, so a spec that asks for it fails here, not in CI)."""
+    kinds = {c: "numerical" for c in model.features.numeric}
+    kinds.update({c: "categorical" for c in model.features.categorical})
+    kinds[model.target] = "categorical" if model.task == "classification" else "numerical"
+    kinds["prediction"] = kinds[model.target]
+    settings = model.drift
+    for column, kind in kinds.items():
+        per = settings.columns.get(column)
+        path: tuple[str, ...]
+        if per is not None and per.method is not None:
+            method, path = per.method, ("drift", "columns", column, "method")
+        elif settings.method is not None:
+            method, path = settings.method, ("drift", "method")
+        else:
+            continue
+        mismatch = spec.drift_method_mismatch(method, kind, column)
+        if mismatch is not None:
+            raise doc.error(path, mismatch[0], hint=mismatch[1])
 
 
 # --- estimators ----------------------------------------------------------------------------

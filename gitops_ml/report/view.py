@@ -424,7 +424,9 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
         if cols is None:
             cols = cache[("sorted", id(dr))] = sorted_drift(
                 [c for c in dr.get("columns") or [] if isinstance(c, dict)])
-        n = len(cols)
+        # the share counts the tested columns, as Evidently's page does (an all-null column
+        # is a failed data check, a text column is not tested)
+        n = sum(1 for c in cols if c.get("score") is not None)
         drifted = sum(1 for c in cols if c.get("drifted"))
         shown = _top(cols, top_k)
         view["drift_table"] = "\n".join(_cached(cache, "drift", c, _drift_row)
