@@ -238,7 +238,9 @@ def tamper(bundle: Path, **changes) -> None:
     ({"head_sha": "not-a-sha"}, "metadata 'head_sha' is not a commit SHA"),
     ({"model": "../../etc"}, "metadata 'model' is not a model name"),
     ({"gate_outcome": "great"}, "metadata 'gate_outcome' must be one of"),
-    ({"schema_version": 2}, "unsupported bundle schema_version 2"),
+    ({"schema_version": 1}, "unsupported bundle schema_version 1"),
+    ({"gate_outcome": "passed"}, "metadata 'gate_outcome' is passed, but its gates say failed"),
+    ({"gates": [{"gate": "x", "passed": "yes", "skipped": False}]}, "metadata 'gates[0]' must"),
 ])
 def test_bundle_schema_is_checked(tmp_path, gml, server, change, message) -> None:
     make_report(tmp_path, gml, bundle=tmp_path / "b")
@@ -283,6 +285,6 @@ def test_bundle_markers_cannot_hijack_another_models_comment(tmp_path, gml, serv
     report.write_text(f"{marker('fraud')}\nI am churn, pretending to be fraud")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [12])))
-    assert r.exit_code == 0, r.output
-    body = server.comments_on(REPO, 12)[0]["body"]
-    assert body.startswith(marker("churn")) and marker("fraud") not in body
+    assert r.exit_code == ExitCode.GITHUB, r.output
+    assert "the report and metadata.json disagree" in r.stderr
+    assert server.comments_on(REPO, 12) == [] and server.count() == 0

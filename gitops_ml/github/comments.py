@@ -1,4 +1,10 @@
-"""One sticky pull-request comment per model, found by a hidden marker.
+"""One sticky pull-request comment per model, found by its author and a hidden marker.
+
+Only comments written by the token's own identity are candidates, so nobody else's comment is
+ever edited or deleted, whatever it contains. An Actions token (an installation token,
+``ghs_``) cannot call ``GET /user`` (403 "Resource not accessible by integration"); its
+comments are by ``github-actions[bot]``. Any other token's identity is ``GET /user``, asked
+once per client. The marker must begin the body (see :mod:`gitops_ml.report.markers`).
 
 The comment is found by listing the pull request's comments (paged, 100 a page) before any
 create. A create that fails with a 5xx may still have gone through, so the comments are listed
@@ -9,7 +15,7 @@ repository and issue objects are lazy and send nothing.
 
 from __future__ import annotations
 
-import re
+import weakref
 from dataclasses import dataclass
 
 from github import GithubException
@@ -18,14 +24,33 @@ from github.IssueComment import IssueComment
 
 from gitops_ml.errors import GitHubError
 from gitops_ml.github.client import COMMENT_LIMIT, GitHubClient
+from gitops_ml.report import markers
 
 PERMISSION = "pull-requests: write"
+ACTIONS_BOT = "github-actions[bot]"
+_LOGINS: weakref.WeakKeyDictionary[GitHubClient, str] = weakref.WeakKeyDictionary()
 
 
 def marker(model: str) -> str:
     """The hidden marker that names a model's sticky comment."""
-    safe = re.sub(r"[^A-Za-z0-9_.:/@+-]", "_", model)
-    return f"<!-- gitops-ml:model={safe} -->"
+    return markers.model_marker(model)
+
+
+def own_login(client: GitHubClient) -> str:
+    """The login that the client's token writes comments as."""
+    login = _LOGINS.get(client)
+    if login is None:
+        if client._token.startswith("ghs_"):  # an installation (Actions) token: /user is 403
+            login = ACTIONS_BOT
+        else:
+            try:
+                login = str(client.github.get_user().login)
+            except GithubException as exc:
+                if exc.status != 403:
+                    raise
+                login = ACTIONS_BOT  # "Resource not accessible by integration"
+        _LOGINS[client] = login
+    return login
 
 
 @dataclass(frozen=True)
@@ -38,14 +63,22 @@ class CommentResult:
 
 
 def with_marker(model: str, body: str) -> str:
-    mark = marker(model)
-    return body if mark in body else f"{mark}\n{body}"
+    """``body`` beginning with the model's marker (and its gates marker, if it had one), with
+    every other marker in it neutralised."""
+    found, outcome, rest = markers.leading(body)
+    mine = found is not None and markers.model_marker(found) == marker(model)
+    head = marker(model) + "\n"
+    if mine and outcome:
+        head += markers.gates_marker(outcome) + "\n"
+    return head + markers.neutralise_markers(rest if mine else body)
 
 
-def find_sticky(issue: Issue, model: str) -> list[IssueComment]:
-    """Every comment on ``issue`` that carries the model's marker, oldest first."""
-    mark = marker(model)
-    return [c for c in issue.get_comments() if mark in (c.body or "")]
+def find_sticky(issue: Issue, model: str, login: str) -> list[IssueComment]:
+    """The comments on ``issue`` by ``login`` that begin with the model's marker, oldest
+    first."""
+    mark = marker(model) + "\n"
+    return [c for c in issue.get_comments()
+            if (c.body or "").startswith(mark) and c.user is not None and c.user.login == login]
 
 
 def upsert_sticky_comment(client: GitHubClient, repo: str, pr: int, model: str,
@@ -60,8 +93,9 @@ def upsert_sticky_comment(client: GitHubClient, repo: str, pr: int, model: str,
     where = f"commenting on pull request #{pr} of {repo}"
     missing = f"pull request #{pr} of {repo}"
     with client.translate(where, permission=PERMISSION, missing=missing):
+        login = own_login(client)
         issue = client.repo(repo).get_issue(pr)  # lazy: no request
-        found = find_sticky(issue, model)
+        found = find_sticky(issue, model, login)
         if not found:
             try:
                 created = issue.create_comment(body)
@@ -70,7 +104,7 @@ def upsert_sticky_comment(client: GitHubClient, repo: str, pr: int, model: str,
                 if exc.status < 500:
                     raise
             # a 5xx on a create may hide a comment that was made: look again before retrying
-            found = find_sticky(issue, model)
+            found = find_sticky(issue, model, login)
             if not found:
                 created = issue.create_comment(body)
                 return CommentResult("created", created.id, created.html_url, len(body))

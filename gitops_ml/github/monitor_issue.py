@@ -11,7 +11,6 @@ labelled issue carries the marker, the open issues are searched once more withou
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +24,9 @@ PERMISSION = "issues: write"
 
 
 def issue_marker(model: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.:/@+-]", "_", model)
-    return f"<!-- gitops-ml:drift-issue:model={safe} -->"
+    from gitops_ml.report.markers import drift_issue_marker
+
+    return drift_issue_marker(model)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,18 @@ Two ways in:
   untrusted data from a pull request (possibly a fork). It is checked (size caps, exact schema,
   see :mod:`gitops_ml.report.bundle`) and its PR number and head SHA must match the triggering
   run's payload. For a fork, GitHub leaves ``workflow_run.pull_requests`` empty; then the PR is
-  read from the API and its head SHA (and head repository) must match the run's.
+  read from the API and its head SHA and head repository must match the run's (a deleted
+  fork, whose head repository is null, is refused).
+
+Either way the text is sanitised before it is posted (:func:`gitops_ml.report.markers.sanitise`:
+no markers but ours, no @-mentions, no remote images), and the commit status is set from the
+gate outcome the report's own markers and the bundle's gate verdicts agree on.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +27,9 @@ from typing import Any
 from gitops_ml.errors import BundleError, GitHubError
 from gitops_ml.github.checks import StatusResult, set_gate_status
 from gitops_ml.github.client import GitHubClient
-from gitops_ml.github.comments import CommentResult, marker, upsert_sticky_comment
+from gitops_ml.github.comments import CommentResult, upsert_sticky_comment
+from gitops_ml.report import markers
 from gitops_ml.report.bundle import check_against_run, find_bundles, workflow_run_payload
-
-_MODEL_MARK = re.compile(r"<!-- gitops-ml:model=([A-Za-z0-9_.:/@+-]+) -->\n?")
-_GATES_MARK = re.compile(r"<!-- gitops-ml:gates=(passed|failed|none) -->")
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,9 @@ def _event(env: Mapping[str, str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _clean(model: str, text: str) -> str:
-    """The report body with exactly one marker, the model's (a report could carry others)."""
-    return f"{marker(model)}\n{_MODEL_MARK.sub('', text)}"
+def _clean(model: str, text: str, outcome: str | None) -> str:
+    """The report body with our markers first and the text sanitised."""
+    return markers.compose(model, text, outcome)
 
 
 def publish_comment(*, repo: str | None = None, pr: int | None = None,
@@ -96,17 +98,19 @@ def publish_comment(*, repo: str | None = None, pr: int | None = None,
     if not isinstance(pr, int):
         raise GitHubError("no pull request number", hint="pass --pr N, or run on a "
                                                          "pull_request event")
+    named, gates, _ = markers.leading(text)
     if model is None:
-        found = _MODEL_MARK.search(text)
-        if not found:
-            raise GitHubError(f"{report_file}: no model marker in the report",
+        if named is None:
+            raise GitHubError(f"{report_file}: no model marker at the start of the report",
                               hint="pass --model NAME, or post a file written by "
                                    "`gitops-ml report MODEL --format md`")
-        model = found.group(1)
-    gates = _GATES_MARK.search(text)
-    outcome = gates.group(1) if gates else "none"
+        model = named
+    # the gates marker counts only when the report is this model's
+    mine = named is not None and markers.model_marker(named) == markers.model_marker(model)
+    outcome = (gates or "none") if mine else "none"
     client = client or GitHubClient.from_env(env)
-    comment = upsert_sticky_comment(client, repo, pr, model, _clean(model, text))
+    comment = upsert_sticky_comment(client, repo, pr, model,
+                                    _clean(model, text, gates if mine else None))
     result = None
     if status and outcome != "none":
         head = sha
@@ -150,14 +154,19 @@ def _publish_bundles(repo: str, directory: Path, model: str | None, event: Mappi
                 pull = client.repo(repo).get_pull(number)
                 pull_sha = pull.head.sha
                 pull_repo = pull.head.repo.full_name if pull.head.repo else None
-            if pull_sha != head_sha or (head_repo and pull_repo and pull_repo != head_repo):
+            if pull_repo is None or head_repo is None:
+                raise BundleError(f"pull request #{number}: its head repository is unknown "
+                                  "(a deleted fork, or a payload without head_repository), so "
+                                  "the bundle cannot be tied to it; refused")
+            if pull_sha != head_sha or pull_repo != head_repo:
                 raise BundleError(f"pull request #{number} is at {pull_sha[:12]} from "
                                   f"{pull_repo}, but the triggering run built "
                                   f"{head_sha[:12]} from {head_repo}; refused")
     posted = []
     for bundle in bundles:
         comment = upsert_sticky_comment(client, repo, bundle.pr_number, bundle.model,
-                                        _clean(bundle.model, bundle.report))
+                                        _clean(bundle.model, bundle.report,
+                                               bundle.gate_outcome))
         result = None
         if status and bundle.gate_outcome != "none":
             result = _status(client, repo, head_sha, bundle.model, bundle.gate_outcome, env)

@@ -2,12 +2,15 @@
 
 Phase one (``pull_request``, untrusted code, read-only token): ``gitops-ml report --bundle DIR``
 writes ``report.md`` (the comment), ``summary.md`` (the full report) and ``metadata.json``
-(model, PR number, head SHA, gate outcome), uploaded as an artifact.
+(model, PR number, head SHA, each gate's verdict and the outcome they give), uploaded as an
+artifact.
 
 Phase two (``workflow_run``, write token, never runs PR code): ``gitops-ml comment
 --from-bundle DIR`` reads the bundle as untrusted data: no symlinks, size caps, an exact schema,
 and the PR number and head SHA must match the triggering run's payload (checked by the GitHub
-adapter, which can ask the API when the payload lists no pull request, as for forks).
+adapter, which can ask the API when the payload lists no pull request, as for forks). The parts
+must agree: the outcome is derived from the gate verdicts, and the report must begin with the
+markers of the same model and outcome; a bundle whose parts disagree is refused.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from gitops_ml.errors import BundleError, GitopsMLError
 if TYPE_CHECKING:
     from gitops_ml.report.view import ReportInputs
 
-BUNDLE_SCHEMA_VERSION = 1
+BUNDLE_SCHEMA_VERSION = 2
 REPORT_FILE = "report.md"
 SUMMARY_FILE = "summary.md"
 METADATA_FILE = "metadata.json"
@@ -39,7 +42,9 @@ MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 OUTCOMES = ("passed", "failed", "none")
 METADATA_KEYS = {"schema_version": int, "model": str, "pr_number": int, "head_sha": str,
-                 "gate_outcome": str, "gitops_ml": str, "created_at": str}
+                 "gate_outcome": str, "gates": list, "gitops_ml": str, "created_at": str}
+GATE_KEYS = {"gate": str, "passed": bool, "skipped": bool}
+MAX_GATES = 256
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,14 @@ def write_bundle(directory: Path, inputs: ReportInputs, *, comment: str | None =
     report = comment if comment is not None else render_markdown(inputs)
     (directory / REPORT_FILE).write_text(report, encoding="utf-8")
     (directory / SUMMARY_FILE).write_text(render_markdown(inputs, full=True), encoding="utf-8")
+    from gitops_ml.report.view import _all_gates
+
+    gates = [{"gate": str(g.get("gate") or g.get("subject") or "")[:200],
+              "passed": bool(g.get("passed")), "skipped": bool(g.get("skipped"))}
+             for g in _all_gates(inputs)]
     meta = {"schema_version": BUNDLE_SCHEMA_VERSION, "model": inputs.model, "pr_number": pr,
-            "head_sha": sha, "gate_outcome": inputs.gate_outcome, "gitops_ml": __version__,
+            "head_sha": sha, "gate_outcome": inputs.gate_outcome, "gates": gates,
+            "gitops_ml": __version__,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     (directory / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return directory
@@ -107,7 +118,7 @@ def check_metadata(meta: Any, source: str) -> dict[str, Any]:
         if key not in meta:
             raise BundleError(f"{source}: metadata lacks '{key}'")
         value = meta[key]
-        if not isinstance(value, typ) or isinstance(value, bool):
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             raise BundleError(f"{source}: metadata '{key}' must be {typ.__name__}, got "
                               f"{type(value).__name__}")
     if meta["schema_version"] != BUNDLE_SCHEMA_VERSION:
@@ -125,7 +136,29 @@ def check_metadata(meta: Any, source: str) -> dict[str, Any]:
                           f"{', '.join(OUTCOMES)}")
     if len(meta["gitops_ml"]) > 64 or len(meta["created_at"]) > 64:
         raise BundleError(f"{source}: metadata strings too long")
+    derived = gate_outcome(_check_gates(meta["gates"], source))
+    if derived != meta["gate_outcome"]:
+        raise BundleError(f"{source}: metadata 'gate_outcome' is {meta['gate_outcome']}, but "
+                          f"its gates say {derived}; refused")
     return meta
+
+
+def _check_gates(gates: list[Any], source: str) -> list[dict[str, Any]]:
+    if len(gates) > MAX_GATES:
+        raise BundleError(f"{source}: {len(gates)} gates, over the cap of {MAX_GATES}")
+    for i, gate in enumerate(gates):
+        if not isinstance(gate, dict) or set(gate) != set(GATE_KEYS) or not all(
+                isinstance(gate[k], t) for k, t in GATE_KEYS.items()) or len(gate["gate"]) > 200:
+            raise BundleError(f"{source}: metadata 'gates[{i}]' must be "
+                              "{gate: str, passed: bool, skipped: bool}")
+    return gates
+
+
+def gate_outcome(gates: list[dict[str, Any]]) -> str:
+    """The outcome the gate verdicts give (as :attr:`ReportInputs.gate_outcome` computes)."""
+    if not gates:
+        return "none"
+    return "failed" if any(not g["passed"] and not g["skipped"] for g in gates) else "passed"
 
 
 def read_bundle(directory: Path) -> Bundle:
@@ -138,6 +171,8 @@ def read_bundle(directory: Path) -> Bundle:
         meta = json.loads(_text(raw, meta_path, METADATA_FILE))
     except ValueError as exc:
         raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BundleError(f"{meta_path}: JSON nested too deeply; refused") from None
     meta = check_metadata(meta, str(meta_path))
     report_path = directory / REPORT_FILE
     report = _text(_read_capped(report_path, REPORT_MAX_BYTES, REPORT_FILE), report_path,
@@ -145,6 +180,14 @@ def read_bundle(directory: Path) -> Bundle:
     if len(report) > REPORT_MAX_CHARS:
         raise BundleError(f"{report_path}: {len(report):,} characters, over GitHub's "
                           f"{REPORT_MAX_CHARS:,}-character comment limit")
+    from gitops_ml.report.markers import leading, model_marker
+
+    named, outcome, _ = leading(report)
+    if named is None or model_marker(named) != model_marker(meta["model"]) \
+            or outcome != meta["gate_outcome"]:
+        raise BundleError(f"{report_path}: the report and {METADATA_FILE} disagree (the report "
+                          f"names model {named!r} with gates {outcome!r}; the metadata "
+                          f"{meta['model']!r} with {meta['gate_outcome']!r}); refused")
     summary = None
     summary_path = directory / SUMMARY_FILE
     if summary_path.exists() or summary_path.is_symlink():

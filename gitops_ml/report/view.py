@@ -534,9 +534,10 @@ def _short(value: object, n: int = 12) -> str:
 
 
 def marker_lines(inputs: ReportInputs) -> str:
-    from_model = re.sub(r"[^A-Za-z0-9_.:/@+-]", "_", inputs.model)
-    return (f"<!-- gitops-ml:model={from_model} -->\n"
-            f"<!-- gitops-ml:gates={inputs.gate_outcome} -->\n")
+    from gitops_ml.report import markers
+
+    return (f"{markers.model_marker(inputs.model)}\n"
+            f"{markers.gates_marker(inputs.gate_outcome)}\n")
 
 
 def render_markdown(inputs: ReportInputs, *, full: bool = False,
