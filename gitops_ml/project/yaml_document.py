@@ -4,6 +4,10 @@ PyYAML's ``safe_load`` forgets positions, so an error about ``gates[1].metric`` 
 its line. Here the document is composed into nodes and converted by hand; every key path is
 mapped to the 1-based line and column of its key (or of the value, for list items). Duplicate
 keys are an error (PyYAML silently keeps the last one, which hides typos in review).
+
+Aliases (``*name``) of mappings and lists are refused: a converter that copies a shared node at
+each reference turns a few lines ("billion laughs") into minutes and gigabytes, and specs have
+no need for them. Integers are bounded too (Python refuses to parse more than 4,300 digits).
 """
 
 from __future__ import annotations
@@ -64,10 +68,27 @@ class Document:
         )
 
 
+MAX_INT_DIGITS = 100
+
+
+def _once(node: yaml.Node, seen: set[int], file: str, where: yaml.Mark) -> None:
+    """A mapping or list node met a second time is an alias: refused, naming where it is used."""
+    if id(node) in seen:
+        raise YAMLSyntaxError(
+            "YAML aliases (*name) of mappings and lists are not allowed in gitops-ml files",
+            location=Location(file, where.line + 1, where.column + 1),
+            hint="write the values out; an alias can expand a few lines into gigabytes")
+    seen.add(id(node))
+
+
 def _convert(
     node: yaml.Node, loader: yaml.SafeLoader, path: KeyPath, marks: dict[KeyPath, tuple[int, int]],
-    file: str,
+    file: str, seen: set[int] | None = None, where: yaml.Mark | None = None,
 ) -> Any:
+    if seen is None:
+        seen = set()
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        _once(node, seen, file, where or node.start_mark)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
@@ -89,27 +110,31 @@ def _convert(
                     key_path=format_path(child),
                 )
             marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _convert(value_node, loader, child, marks, file)
+            out[key] = _convert(value_node, loader, child, marks, file, seen, key_node.start_mark)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             child = (*path, i)
             marks[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            items.append(_convert(item, loader, child, marks, file))
+            items.append(_convert(item, loader, child, marks, file, seen, node.start_mark))
         return items
-    return _scalar(node, loader)
+    return _scalar(node, loader, file)
 
 
 _STR, _INT, _FLOAT, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "null"))
 
 
-def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+def _scalar(node: yaml.Node, loader: yaml.SafeLoader, file: str = "<string>") -> Any:
     """The common scalars without PyYAML's constructor machinery (specs are mostly
     strings); anything unusual (0x1F, 1_000, .inf, yes/no, dates) goes through it."""
     tag, value = node.tag, node.value
     if tag == _STR:
         return value
+    if tag == _INT and len(value) > MAX_INT_DIGITS:
+        raise YAMLSyntaxError(
+            f"integer of {len(value):,} characters; at most {MAX_INT_DIGITS} are accepted",
+            location=Location(file, node.start_mark.line + 1, node.start_mark.column + 1))
     if tag == _INT and value.lstrip("-+").isdigit() and not value.lstrip("-+").startswith("0"):
         return int(value)
     if tag == _NULL:
@@ -119,7 +144,13 @@ def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
             return float(value)
         except ValueError:
             pass
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # a timestamp out of range, and the like
+        raise YAMLSyntaxError(
+            f"cannot read the value {value[:40]!r}: {exc}",
+            location=Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
+        ) from None
 
 
 def loads(text: str, file: str = "<string>") -> Document:
