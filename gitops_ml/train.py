@@ -66,7 +66,8 @@ class Prepared:
 def _factory_file(config: ProjectConfig, spec: ModelSpec) -> tuple[Path, str]:
     assert spec.estimator.factory is not None
     rel, func = spec.estimator.factory.rsplit(":", 1)
-    path = config.resolve(rel)
+    path = config.check_inside(config.resolve(rel), "the factory file", _spec_loc(spec),
+                               repo_only=True)  # code that train runs: the repository's own
     if not path.is_file():
         raise ConfigError(f"factory file not found: {rel}", location=_spec_loc(spec),
                           key_path="estimator.factory")
@@ -242,7 +243,14 @@ def _split(spec: ModelSpec, frame: pd.DataFrame, rows: dict[str, int], *,
 # --- the pipeline ----------------------------------------------------------------------------
 
 def _import_class(spec: ModelSpec) -> type:
+    from gitops_ml.project import catalogue
+
     path = spec.estimator.class_ or ""
+    cat = catalogue.load()
+    if cat is None or cat.get(path) is None:  # never import a module an untrusted spec names
+        raise ConfigError(f"'{path}' is not a scikit-learn estimator", location=_spec_loc(spec),
+                          key_path="estimator.class",
+                          hint="gitops-ml validate suggests the nearest name")
     module, _, name = path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name) if module else None

@@ -179,7 +179,7 @@ def test_http_404(gml, repo: Path, served: tuple[str, Path]) -> None:
     base, _ = served
     (repo / "data" / "r.ptr.yaml").write_text(f"uri: {base}/nope.csv\nsha256: {sha(CSV)}\n")
     line = one_error_line(gml("data", "pull", "data/r.ptr.yaml", cwd=repo), 4)
-    assert line.startswith(f"error: not found: {base}/nope.csv")
+    assert line.startswith(f"error: data/r.ptr.yaml:1: not found: {base}/nope.csv")
 
 
 def test_http_server_that_never_answers_times_out(gml, repo: Path) -> None:
@@ -188,7 +188,8 @@ def test_http_server_that_never_answers_times_out(gml, repo: Path) -> None:
         result = gml("data", "pull", "data/r.ptr.yaml", cwd=repo,
                      env={"GITOPS_ML_HTTP_TIMEOUT": "0.5"})
     line = one_error_line(result, 4)
-    assert line.startswith(f"error: timed out after 0.5s waiting for {base}/t.csv")
+    assert line.startswith("error: data/r.ptr.yaml:1: timed out after 0.5s waiting for "
+                           f"{base}/t.csv")
     assert blobs(repo) == []
 
 

@@ -49,7 +49,7 @@ def test_validate_json_envelope(make_repo, gml) -> None:
         ({"estimator": "\n  class: sklearn.linear_model.LinearRegression"},
          "LinearRegression is a regressor, but the task is classification"),
         ({"estimator": "\n  class: nosuchpkg.Model"},
-         "cannot import 'nosuchpkg'"),
+         "'nosuchpkg.Model' is not a scikit-learn estimator"),
         ({"estimator": "\n  class: collections.OrderedDict"},
          "'collections.OrderedDict' is not a scikit-learn estimator"),
         ({"metrics": "[roc_auc, rmse]"},

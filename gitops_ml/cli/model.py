@@ -132,7 +132,7 @@ def train(model: str, force: bool) -> None:
               "run key (default: the model at the spec's promotion stage, if any).")
 @click.option("--out", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write evaluation.json to FILE.")
-@click.option("--bootstrap", metavar="N", type=click.IntRange(min=0),
+@click.option("--bootstrap", metavar="N", type=click.IntRange(min=0, max=100_000),
               help="Paired bootstrap resamples for the deltas (default: the spec's).")
 @common_options
 def evaluate(model: str, champion: str | None, out: str | None, bootstrap: int | None) -> None:

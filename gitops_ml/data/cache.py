@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,7 +196,19 @@ def materialize(config: ProjectConfig, pointer: DataPointer,
                                 what=f"the cached copy of {pointer.uri}")
         return LocalData(cached, pointer.sha256 or "", cached.stat().st_size, pointer.format,
                          cached=True)
-    return download(config, pointer, progress)
+    with _located(pointer):
+        return download(config, pointer, progress)
+
+
+@contextlib.contextmanager
+def _located(pointer: DataPointer) -> Iterator[None]:
+    """An error about the data names the pointer file it came from, not only the URI."""
+    try:
+        yield
+    except DataError as exc:
+        if exc.location is None:
+            exc.location = pointer.location
+        raise
 
 
 def _materialize_dvc(config: ProjectConfig, pointer: DataPointer,
@@ -262,4 +275,5 @@ def local_header(config: ProjectConfig, ref: PointerRef | DataPointer, *,
     path = find_local(config, pointer)
     if path is None:
         return None
-    return read_header(path, pointer.format)
+    with _located(pointer):
+        return read_header(path, pointer.format)

@@ -146,7 +146,20 @@ def _format_or_fail(fmt: str | None, name: str, where: Location | None) -> str:
 def resolve(config: ProjectConfig, ref: PointerRef, *,
             spec: ModelSpec | None = None) -> DataPointer:
     """Turn a data ref into a :class:`DataPointer`. Reads pointer and ``.dvc`` files (never
-    the data). Malformed pointer files raise :class:`ConfigError` naming ``file:line``."""
+    the data). Malformed pointer files raise :class:`ConfigError` naming ``file:line``.
+
+    Neither the pointer file nor a local data path may leave the repository (``../``, an
+    absolute path, a symbolic link) unless ``outside_roots`` allows it."""
+    if isinstance(ref, str) and ref and not uri_scheme(ref):
+        config.check_inside(config.resolve(norm_local_uri(config, ref)), "the data ref")
+    pointer = _resolve(config, ref, spec=spec)
+    if not pointer.is_remote:  # a URI (file:// included) names a remote, not a repo path
+        config.check_inside(config.resolve(pointer.uri), "the data path", pointer.location)
+    return pointer
+
+
+def _resolve(config: ProjectConfig, ref: PointerRef, *,
+             spec: ModelSpec | None = None) -> DataPointer:
     if isinstance(ref, InlinePointer):
         source = spec.file if spec is not None and spec.file else INLINE_SOURCE
         uri = ref.uri if uri_scheme(ref.uri) else norm_local_uri(config, ref.uri)

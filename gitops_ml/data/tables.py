@@ -18,6 +18,18 @@ from gitops_ml.errors import DataCheckError, DataError, GitopsMLError
 if TYPE_CHECKING:
     import pandas as pd
 
+# a header line (or a JSON Lines first record) longer than this is refused, not read whole: a
+# 200 MB line otherwise costs a gigabyte of memory in validate
+MAX_HEADER_CHARS = 1 << 20
+
+
+def _first_line(f: io.TextIOBase, p: Path) -> str:
+    line = f.readline(MAX_HEADER_CHARS + 1)
+    if len(line) > MAX_HEADER_CHARS:
+        raise DataError(f"{p.name}: the first line is longer than {MAX_HEADER_CHARS:,} "
+                        "characters; refused", hint="is this really a data file's header?")
+    return line
+
 
 def read_header(path: str | Path, fmt: str) -> list[str]:
     """The column names of a data file, reading only its header (no pandas)."""
@@ -25,7 +37,7 @@ def read_header(path: str | Path, fmt: str) -> list[str]:
     try:
         if fmt == "csv":
             with open(p, encoding="utf-8-sig", newline="") as f:
-                row = next(csv.reader(io.StringIO(f.readline())), None)
+                row = next(csv.reader(io.StringIO(_first_line(f, p))), None)
             return [c.strip() for c in row] if row else []
         if fmt == "parquet":
             import pyarrow.parquet as pq
@@ -33,7 +45,7 @@ def read_header(path: str | Path, fmt: str) -> list[str]:
             return list(pq.read_schema(p).names)
         if fmt == "jsonl":
             with open(p, encoding="utf-8") as f:
-                for line in f:
+                while line := _first_line(f, p):
                     if line.strip():
                         obj = json.loads(line)
                         if not isinstance(obj, dict):

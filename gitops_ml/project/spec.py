@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,6 +71,10 @@ class ProjectConfig:
     cache: str = field(
         default=".gitops-ml/cache",
         metadata={"doc": "Local content-addressed cache of data."})
+    outside_roots: tuple[str, ...] = field(
+        default=(),
+        metadata={"doc": "Absolute folders outside the repository that spec globs and data "
+                         "paths may read. By default nothing outside the repository is read."})
     root: str = field(default=".", metadata={"internal": True})
     file: str = field(default=CONFIG_FILE, metadata={"internal": True})
 
@@ -85,6 +90,24 @@ class ProjectConfig:
         """A path relative to the repo root (URIs are not paths: see ``data``)."""
         p = Path(rel)
         return p if p.is_absolute() else self.root_path / p
+
+    def contains(self, path: Path, *, repo_only: bool = False) -> bool:
+        """``path`` (symbolic links followed) is inside the repository, or under one of
+        ``outside_roots`` unless ``repo_only``."""
+        real = Path(os.path.realpath(path))
+        roots = [self.root_path] + ([] if repo_only else [self.resolve(r) for r in
+                                                           self.outside_roots])
+        return any(real.is_relative_to(os.path.realpath(r)) for r in roots)
+
+    def check_inside(self, path: Path, what: str, location: Location | None = None,
+                     *, repo_only: bool = False) -> Path:
+        """``path``, or a ConfigError when it leaves the repository (see :meth:`contains`)."""
+        if not self.contains(path, repo_only=repo_only):
+            raise ConfigError(
+                f"{what} {path} is outside the repository; refused", location=location,
+                hint=None if repo_only else "list its folder in outside_roots in "
+                                            f"{self.file} to allow it")
+        return path
 
 
 # --- model spec ----------------------------------------------------------------------------
@@ -299,7 +322,7 @@ class DriftSettings:
 class Evaluation:
     """How deltas against the champion get their confidence intervals."""
 
-    bootstrap: int = field(default=1000, metadata={"ge": 0,
+    bootstrap: int = field(default=1000, metadata={"ge": 0, "le": 100_000,
                            "doc": "Paired bootstrap resamples for metric deltas (0: none)."})
     seed: int = 0
     confidence: float = field(default=0.95, metadata={"gt": 0, "lt": 1})
@@ -449,6 +472,8 @@ def spec_files(config: ProjectConfig) -> list[str]:
     found: set[str] = set()
     for pattern in config.model_globs:
         for hit in glob.glob(pattern, root_dir=root, recursive=True):
+            config.check_inside(config.resolve(hit), f"the spec glob '{pattern}' matches",
+                                Location(config.file))
             found.add(Path(hit).as_posix())
     return sorted(found)
 

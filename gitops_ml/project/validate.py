@@ -4,7 +4,6 @@ fitting anything, and without importing scikit-learn when its catalogue answers.
 from __future__ import annotations
 
 import importlib
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +147,6 @@ def _all_names(config: ProjectConfig, skip: list[str]) -> dict[str, str]:
 
 
 def _data() -> Any:
-    import importlib
 
     return importlib.import_module("gitops_ml.data.cache")
 
@@ -186,18 +184,7 @@ def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> N
         return
     assert est.class_ is not None
     path = est.class_
-    cat = catalogue.load()
-    info = cat.get(path) if cat is not None else None
-    if info is None:
-        if path.startswith("sklearn.") and cat is not None:
-            short = path.rsplit(".", 1)[-1]
-            same_name = [n for n in cat.names() if n.rsplit(".", 1)[-1] == short]
-            hint = (f"did you mean '{same_name[0]}'?" if same_name
-                    else schema.did_you_mean(path, cat.names()))
-            raise doc.error(("estimator", "class"),
-                            f"'{path}' is not a scikit-learn estimator "
-                            f"(scikit-learn {cat.version})", hint=hint)
-        info = _import_estimator(path, doc)
+    info = catalogue_estimator(path, doc)
     name = path.rsplit(".", 1)[-1]
     for key in est.params:
         base = key.split("__", 1)[0]
@@ -212,35 +199,28 @@ def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> N
                         f"{name} is a {wrong}, but the task is {model.task}")
 
 
-def _import_estimator(path: str, doc: Document) -> catalogue.EstimatorInfo:
-    """The fallback for estimators outside scikit-learn: import and inspect the class."""
-    module_name, _, name = path.rpartition(".")
+def catalogue_estimator(path: str, doc: Document) -> catalogue.EstimatorInfo:
+    """The catalogue's entry for ``path``; anything else is refused without being imported.
+
+    Importing the module an untrusted spec names runs its code (``antigravity`` opens a
+    browser; a module in the repository runs at validate). Only the catalogue's estimators
+    can be saved and loaded as artifacts anyway; a pipeline of them comes from a factory."""
+    cat = catalogue.load()
     where = ("estimator", "class")
-    if not module_name:
-        raise doc.error(where, f"'{path}' is not an import path",
-                        hint="write it as package.module.ClassName")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise doc.error(where, f"cannot import '{module_name}': {exc}") from exc
-    except Exception as exc:  # user code failing at import time
-        raise doc.error(where, f"importing '{module_name}' failed: "
-                        f"{type(exc).__name__}: {exc}") from exc
-    cls = getattr(module, name, None)
-    if cls is None:
-        raise doc.error(where, f"'{module_name}' has no attribute '{name}'",
-                        hint=schema.did_you_mean(name, [n for n in dir(module)
-                                                        if not n.startswith("_")]))
-    if not (inspect.isclass(cls) and callable(getattr(cls, "fit", None))
-            and callable(getattr(cls, "get_params", None))):
+    if cat is None:
+        raise doc.error(where, "scikit-learn is not installed, so estimator.class cannot be "
+                        "checked", hint="pip install scikit-learn")
+    info = cat.get(path)
+    if info is None:
+        short = path.rsplit(".", 1)[-1]
+        same_name = [n for n in cat.names() if n.rsplit(".", 1)[-1] == short]
+        hint = (f"did you mean '{same_name[0]}'?" if same_name
+                else schema.did_you_mean(path, cat.names())
+                or "name one of scikit-learn's estimators, or build a pipeline of them in "
+                   "estimator.factory")
         raise doc.error(where, f"'{path}' is not a scikit-learn estimator "
-                        "(it needs fit, get_params and set_params)")
-    sig = inspect.signature(cls.__init__)
-    params = tuple(p.name for p in sig.parameters.values()
-                   if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-    kind = getattr(cls, "_estimator_type", None)
-    return catalogue.EstimatorInfo(path, params, kind if isinstance(kind, str) else None,
-                                   any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()))
+                        f"(scikit-learn {cat.version})", hint=hint)
+    return info
 
 
 def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
@@ -249,6 +229,9 @@ def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
     file, _, func = factory.rpartition(":")
     where = ("estimator", "factory")
     path = config.resolve(file)
+    if not config.contains(path, repo_only=True):
+        raise doc.error(where, f"factory file {file} is outside the repository",
+                        hint="a factory is code that train runs: keep it in the repository")
     if not path.is_file():
         raise doc.error(where, f"factory file not found: {file}")
     try:
