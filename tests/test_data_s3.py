@@ -92,8 +92,8 @@ def test_s3_missing_key_and_hash_mismatch(gml, s3, repo: Path) -> None:
     missing = gml("data", "pull", "data/a.ptr.yaml", cwd=repo)
     assert missing.exit_code == 4
     assert missing.stderr.strip() == (
-        "error: not found: s3://gitops-ml-test/nope/train.csv (check the URI and that the data "
-        "was pushed ('gitops-ml data push'))")
+        "error: data/a.ptr.yaml:1: not found: s3://gitops-ml-test/nope/train.csv (check the URI "
+        "and that the data was pushed ('gitops-ml data push'))")
     bad = gml("data", "pull", "data/b.ptr.yaml", cwd=repo)
     assert bad.exit_code == 4
     assert bad.stderr.startswith(
