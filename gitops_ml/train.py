@@ -30,14 +30,12 @@ from gitops_ml.errors import (
 from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.runs import artifacts
 from gitops_ml.runs import records as runs
+from gitops_ml.runs.key import KEYED_ROLES, RunKey, factory_file, run_key
 from gitops_ml.runs.store import Store
 from gitops_ml.util.hashing import sha256_file
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from gitops_ml.data.cache import LocalData
-    from gitops_ml.data.pointers import DataPointer
 
 # Estimators fitted on scaled numeric inputs (distance-, gradient- or kernel-based).
 SCALED_MODULES = ("sklearn.linear_model", "sklearn.svm", "sklearn.neighbors",
@@ -48,169 +46,46 @@ TREE_MODULES = ("sklearn.tree", "sklearn.ensemble", "xgboost", "lightgbm", "catb
 HGB_MAX_CATEGORIES = 255
 
 
-# --- preparing: pointers, hashes, run key ---------------------------------------------------
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything the run key needs, computed without reading a table."""
-
-    spec: ModelSpec
-    pointers: dict[str, DataPointer]
-    data_sha256: dict[str, str]
-    local: dict[str, LocalData]  # data materialised so far (see :func:`materialize`)
-    versions: dict[str, str]
-    extra: dict[str, str]
-    run_key: str
-
-
-def _factory_file(config: ProjectConfig, spec: ModelSpec) -> tuple[Path, str]:
-    assert spec.estimator.factory is not None
-    rel, func = spec.estimator.factory.rsplit(":", 1)
-    path = config.check_inside(config.resolve(rel), "the factory file", _spec_loc(spec),
-                               repo_only=True)  # code that train runs: the repository's own
-    if not path.is_file():
-        raise ConfigError(f"factory file not found: {rel}", location=_spec_loc(spec),
-                          key_path="estimator.factory")
-    return path, func
-
-
 def _spec_loc(spec: ModelSpec) -> Location | None:
     return Location(spec.file) if spec.file else None
-
-
-def prepare(config: ProjectConfig, spec: ModelSpec) -> Prepared:
-    from gitops_ml.data.cache import materialize
-    from gitops_ml.data.pointers import spec_pointers
-
-    pointers = spec_pointers(config, spec)
-    if "train" not in pointers:
-        raise ConfigError("the spec has no training data", location=_spec_loc(spec))
-    # A pointer that names its sha256 needs no download for the key: a cache hit on remote
-    # data reads nothing. Plain files are hashed (remembered by stat in the data cache).
-    local: dict[str, LocalData] = {}
-    shas: dict[str, str] = {}
-    for role in runs.KEYED_ROLES:
-        if role not in pointers:
-            continue
-        known = pointers[role].sha256
-        if known is None:
-            local[role] = materialize(config, pointers[role])
-            known = local[role].sha256
-        shas[role] = known
-    extra: dict[str, str] = {}
-    if spec.estimator.factory is not None:
-        path, _ = _factory_file(config, spec)
-        extra["factory_sha256"] = sha256_file(path)
-    versions = runs.library_versions()
-    key = runs.compute_run_key(spec.canonical_hash(), shas, versions, extra)
-    return Prepared(spec, pointers, shas, local, versions, extra, key)
-
-
-def materialize(config: ProjectConfig, prep: Prepared) -> dict[str, LocalData]:
-    """Verified local copies of the keyed data (fetched and checked when not done yet)."""
-    from gitops_ml.data.cache import materialize as fetch
-
-    for role in prep.data_sha256:
-        if role not in prep.local:
-            prep.local[role] = fetch(config, prep.pointers[role])
-    return prep.local
 
 
 # --- data ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Datasets:
+    """The training and test rows as the model sees them (categorical features as labels)."""
+
     train: pd.DataFrame
     test: pd.DataFrame
     rows: dict[str, int]
     split: dict[str, Any] | None
 
 
-def _check_frame(spec: ModelSpec, frame: pd.DataFrame, where: str, role: str,
-                 loc: Location | None) -> pd.DataFrame:
-    import pandas as pd
-
-    if len(frame) == 0:
-        raise DataCheckError(f"{where}: the {role} data is empty (no rows)", location=loc)
-    for col in spec.features.model_inputs:
-        if frame[col].isna().all():
-            raise DataCheckError(f"{where}: feature '{col}' is entirely null in the {role} data",
-                                 location=loc, hint="fix the data or drop the feature")
-    y = frame[spec.target]
-    n_null = int(y.isna().sum())
-    if n_null:
-        raise DataCheckError(f"{where}: target '{spec.target}' has {n_null} missing value(s) "
-                             f"in the {role} data", location=loc)
-    if spec.task == "regression" and not pd.api.types.is_numeric_dtype(y):
-        converted = pd.to_numeric(y, errors="coerce")
-        bad = y[converted.isna()]
-        if len(bad):
-            raise DataCheckError(f"{where}: target '{spec.target}' is not numeric (e.g. "
-                                 f"{str(bad.iloc[0])!r}) but the task is regression",
-                                 location=loc, hint="use task: classification, or fix the data")
-        frame = frame.assign(**{spec.target: converted})
-    for col in spec.features.numeric:
-        s = frame[col]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            converted = pd.to_numeric(s, errors="coerce")
-            bad = s[converted.isna() & s.notna()]
-            if len(bad):
-                raise DataCheckError(f"{where}: numeric feature '{col}' has non-numeric values "
-                                     f"(e.g. {str(bad.iloc[0])!r})", location=loc,
-                                     hint="list it under features.categorical instead")
-            frame = frame.assign(**{col: converted})
-    cats = {}
-    for col in spec.features.categorical:
-        s = frame[col]
-        # Categories as Python strings (numbers too) with NaN for missing: one dtype for all
-        # encoders, whatever pandas inferred from the file.
-        if (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string") or (
-                s.dtype != object and pd.api.types.is_string_dtype(s)):
-            continue  # already strings (with NaN for missing)
-        if pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()):
-            s = s.astype("Int64")  # 3.0 (an integer column with gaps) is the category "3"
-        cats[col] = s.astype(str).astype(object).where(s.notna(), other=float("nan"))
-    if cats:
-        frame = frame.assign(**cats)
-    return frame
-
-
-def read_datasets(config: ProjectConfig, prep: Prepared, extra_columns: tuple[str, ...] = (),
+def read_datasets(config: ProjectConfig, key: RunKey, extra_columns: tuple[str, ...] = (),
                   *, need_train: bool = True) -> Datasets:
-    """Read the train (and test) tables, check them, and split when there is no test data.
+    """Read the train (and test) tables of a run key, check them, and split when there is no
+    test data. The bytes are verified against the sha256s the key was computed from.
     ``need_train=False`` (evaluate on a cached run) keeps only the test rows of a split."""
+    from gitops_ml.data.cache import materialize
+    from gitops_ml.data.checks import prepare_frame, require_columns
     from gitops_ml.data.tables import read_header, read_table
 
-    spec = prep.spec
+    spec = key.spec
     wanted = list(dict.fromkeys((*spec.features.model_inputs, spec.target,
                                  *spec.features.sensitive, *extra_columns)))
     frames: dict[str, pd.DataFrame] = {}
-    for role, ld in materialize(config, prep).items():
-        pointer = prep.pointers[role]
-        header = read_header(ld.path, ld.format)
-        loc = pointer.location
-        where = pointer.uri
-        if spec.target not in header:
-            raise DataCheckError(f"{where}: target column '{spec.target}' is missing from the "
-                                 f"{role} data", location=loc, hint=_has(header))
-        missing = [c for c in spec.features.model_inputs if c not in header]
-        if missing:
-            raise DataCheckError(f"{where}: feature column(s) {', '.join(missing)} missing from "
-                                 f"the {role} data", location=loc, hint=_has(header))
-        missing = [c for c in (*spec.features.sensitive, *extra_columns) if c not in header]
-        if missing:
-            raise DataCheckError(f"{where}: column(s) {', '.join(missing)} missing from the "
-                                 f"{role} data", location=loc, hint=_has(header))
-        frame = read_table(ld.path, ld.format, columns=wanted)
-        frames[role] = _check_frame(spec, frame, where, role, loc)
+    for role in key.data_sha256:
+        pointer = key.pointers[role]
+        local = materialize(config, pointer)
+        header = read_header(local.path, local.format)
+        require_columns(spec, header, pointer.uri, role, pointer.location, extra_columns)
+        frame = read_table(local.path, local.format, columns=wanted)
+        frames[role] = prepare_frame(spec, frame, pointer.uri, role, pointer.location)
     rows = {role: len(f) for role, f in frames.items()}
     if "test" in frames:
         return Datasets(frames["train"], frames["test"], rows, None)
     return _split(spec, frames["train"], rows, need_train=need_train)
-
-
-def _has(header: list[str]) -> str:
-    return "the file has: " + ", ".join(header[:20]) + (" …" if len(header) > 20 else "")
 
 
 def _split(spec: ModelSpec, frame: pd.DataFrame, rows: dict[str, int], *,
@@ -338,7 +213,7 @@ def build_pipeline(spec: ModelSpec, train: pd.DataFrame) -> Any:
 
 
 def build_from_factory(config: ProjectConfig, spec: ModelSpec) -> Any:
-    path, func = _factory_file(config, spec)
+    path, func = factory_file(config, spec)
     name = "gitops_ml_factory_" + sha256_file(path)[:16]
     try:
         module_spec = importlib.util.spec_from_file_location(name, path)
@@ -384,8 +259,6 @@ class TrainResult:
     timings: dict[str, float]
     record: runs.RunRecord
     warnings: tuple[str, ...] = ()
-    _model: Any = field(default=None, repr=False, compare=False)
-    _datasets: Datasets | None = field(default=None, repr=False, compare=False)
 
     @property
     def note(self) -> str:
@@ -408,7 +281,7 @@ def _rows(record: runs.RunRecord) -> dict[str, int]:
     if record.split:
         return {"train": int(record.split["train_rows"]), "test": int(record.split["test_rows"])}
     return {r: int(d.get("rows") or 0) for r, d in record.data.items()
-            if r in runs.KEYED_ROLES}
+            if r in KEYED_ROLES}
 
 
 def load_run(store: Store, run_key: str) -> runs.RunRecord:
@@ -465,6 +338,18 @@ def as_config(config: ProjectConfig | str | Path | None) -> ProjectConfig:
     return config if isinstance(config, ProjectConfig) else load_config(config)
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What :func:`train_keyed` gives: the run, and (when this call fitted it) the fitted
+    pipeline and the data it was fitted on, still in memory, so that ``evaluate`` does not
+    load or read them again. Both are None when the run was reused; then
+    :func:`load_model` and :func:`read_datasets` give them."""
+
+    result: TrainResult
+    pipeline: Any = field(default=None, repr=False, compare=False)
+    datasets: Datasets | None = field(default=None, repr=False, compare=False)
+
+
 def train(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
           force: bool = False, extra_columns: tuple[str, ...] = ()) -> TrainResult:
     """Train ``model`` (a name, a spec path, or a loaded spec), or reuse its cached run."""
@@ -473,55 +358,42 @@ def train(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
     start = time.perf_counter()
     config = as_config(config)
     spec = model if isinstance(model, ModelSpec) else find_spec(config, model)
-    prep = prepare(config, spec)
+    key = run_key(config, spec)
     store = Store.open(config)
-    return train_prepared(config, prep, store, force=force, start=start,
-                          extra_columns=extra_columns)
+    return train_keyed(config, key, store, force=force, start=start,
+                       extra_columns=extra_columns).result
 
 
-def check_contract_before_fit(spec: ModelSpec, train: pd.DataFrame, pointer: Any) -> None:
-    """The spec's data contract (``schema:``) must hold on the training data before anything is
-    fitted: a model trained on data that breaks its contract is not worth a review."""
-    if not spec.schema_:
-        return
-    from gitops_ml.data.checks import run_checks
-
-    failed = [c for c in run_checks(spec, train).failures if c.severity == "error"]
-    if failed:
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        first = failed[0]
-        column = f"{first.column}: " if first.column else ""
-        raise DataCheckError(
-            f"{pointer.uri}: the training data breaks the data contract: {column}"
-            f"{first.message}{more}", location=_spec_loc(spec),
-            hint="fix the data, or the 'schema:' section of the spec")
+def load_model(store: Store, result: TrainResult) -> Any:
+    """The fitted model of a run, loaded from its verified artifact in the store."""
+    return artifacts.load(store.path_of(result.artifact_sha256))
 
 
-def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force: bool,
-                   start: float, extra_columns: tuple[str, ...] = ()) -> TrainResult:
-    spec = prep.spec
-    if not force and store.has_run(prep.run_key):
-        record = load_run(store, prep.run_key)
+def train_keyed(config: ProjectConfig, key: RunKey, store: Store, *, force: bool = False,
+                start: float | None = None, extra_columns: tuple[str, ...] = ()) -> Trained:
+    """Train the run of ``key``, or reuse it when the store has it (and ``force`` is false).
+    ``extra_columns`` are read with the data (and kept in :attr:`Trained.datasets`)."""
+    from gitops_ml.data.checks import require_classes, require_contract
+
+    start = time.perf_counter() if start is None else start
+    spec = key.spec
+    if not force and store.has_run(key.key):
+        record = load_run(store, key.key)
         if store.has(record.artifact_sha256):
             total = time.perf_counter() - start
-            return TrainResult(
-                model=spec.name, run_key=prep.run_key, reused=True,
+            return Trained(TrainResult(
+                model=spec.name, run_key=key.key, reused=True,
                 artifact_sha256=record.artifact_sha256, artifact_uri=record.artifact["uri"],
-                run_file=store.run_file_uri(prep.run_key, runs.RUN_FILE),
+                run_file=store.run_file_uri(key.key, runs.RUN_FILE),
                 rows=_rows(record),
-                timings={"total_s": round(total, 4)}, record=record)
+                timings={"total_s": round(total, 4)}, record=record))
     contract_columns = tuple(c for c in spec.schema_ if c not in extra_columns)
-    datasets = read_datasets(config, prep, (*extra_columns, *contract_columns))
-    check_contract_before_fit(spec, datasets.train, prep.pointers["train"])
+    datasets = read_datasets(config, key, (*extra_columns, *contract_columns))
+    train_pointer = key.pointers["train"]
+    require_contract(spec, datasets.train, train_pointer.uri)
     X = datasets.train[list(spec.features.model_inputs)]
     y = datasets.train[spec.target]
-    if spec.task == "classification":
-        n_classes = y.nunique()
-        if n_classes < 2:
-            raise DataCheckError(
-                f"{prep.pointers['train'].uri}: target '{spec.target}' has a single class "
-                f"({y.iloc[0]!r}) in the training data; classification needs at least two",
-                location=prep.pointers["train"].location)
+    require_classes(spec, y, train_pointer.uri, train_pointer.location)
     if spec.estimator.factory is not None:
         pipeline = build_from_factory(config, spec)
     else:
@@ -540,25 +412,25 @@ def train_prepared(config: ProjectConfig, prep: Prepared, store: Store, *, force
     sha = store.put_bytes(payload)
     total = time.perf_counter() - start
     data_info = {}
-    for role, pointer in prep.pointers.items():
+    for role, pointer in key.pointers.items():
         data_info[role] = {"uri": pointer.uri,
-                           "sha256": prep.data_sha256.get(role, pointer.sha256),
+                           "sha256": key.data_sha256.get(role, pointer.sha256),
                            "rows": datasets.rows.get(role)}
     record = runs.RunRecord(
-        run_key=prep.run_key, model=spec.name, spec_file=spec.file,
+        run_key=key.key, model=spec.name, spec_file=spec.file,
         spec_hash=spec.spec_hash(), canonical_spec_hash=spec.canonical_hash(), task=spec.task,
         target=spec.target, features=tuple(spec.features.model_inputs), data=data_info,
-        git=_git_info(config), versions=prep.versions,
+        git=_git_info(config), versions=dict(key.versions),
         timings={"fit_s": round(fit_s, 4), "total_s": round(total, 4)},
         artifact={"sha256": sha, "uri": store.uri_of(sha), "size": len(payload),
                   "format": artifacts.ARTIFACT_FORMAT},
         estimator=spec.estimator.class_ or f"factory:{spec.estimator.factory}",
         split=datasets.split)
-    run_file = store.write_run_file(prep.run_key, runs.RUN_FILE, record.to_json())
+    run_file = store.write_run_file(key.key, runs.RUN_FILE, record.to_json())
     rows = dict(datasets.rows)
     if datasets.split:
         rows = {"train": datasets.split["train_rows"], "test": datasets.split["test_rows"]}
-    return TrainResult(model=spec.name, run_key=prep.run_key, reused=False, artifact_sha256=sha,
-                       artifact_uri=store.uri_of(sha), run_file=run_file, rows=rows,
-                       timings=record.timings, record=record, warnings=tuple(caught),
-                       _model=pipeline, _datasets=datasets)
+    result = TrainResult(model=spec.name, run_key=key.key, reused=False, artifact_sha256=sha,
+                         artifact_uri=store.uri_of(sha), run_file=run_file, rows=rows,
+                         timings=record.timings, record=record, warnings=tuple(caught))
+    return Trained(result, pipeline, datasets)

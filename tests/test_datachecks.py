@@ -97,7 +97,7 @@ def test_new_categories_are_a_warning_and_their_own_gate(tmp_path) -> None:
     result = run_checks(make_spec(tmp_path), frame(), cur)
     messages = failed(result, "new_categories")
     assert messages == ["column 'contract' has 1 value(s) unseen in the reference: 'weekly'",
-                        "column 'churned' has 1 value(s) unseen in the reference: 7"]
+                        "column 'churned' has 1 value(s) unseen in the reference: '7'"]
     assert not result.gate_passed("new_categories")
     assert result.passed  # a warning: data_checks looks at errors only
 

@@ -20,8 +20,9 @@ from gitops_ml.evaluate.evaluation import evaluate, metric_gate
 from gitops_ml.evaluate.paired_bootstrap import Predictions, _ModelStats, paired_bootstrap
 from gitops_ml.project.spec import Gate, load_config
 from gitops_ml.runs import artifacts
+from gitops_ml.runs.key import run_key
 from gitops_ml.runs.store import Store
-from gitops_ml.train import prepare, read_datasets, train
+from gitops_ml.train import read_datasets, train
 
 from .train_fixtures import (
     BC_FEATURES,
@@ -62,7 +63,7 @@ def _test_rows(repo: Path, name: str):
     from gitops_ml.project.spec import find_spec
 
     spec = find_spec(config, name)
-    return spec, read_datasets(config, prepare(config, spec)).test
+    return spec, read_datasets(config, run_key(config, spec)).test
 
 
 def test_first_model_metrics_match_sklearn_and_relative_gates_skip(bc_repo: Path) -> None:

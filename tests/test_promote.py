@@ -101,9 +101,9 @@ def test_no_artifact_fails_loudly_and_retrain_is_recorded(project: Path):
         promote(config, "churn")
     assert "--retrain" in e.value.one_line()
     assert git(project, "tag", "-l") == ""
-    from gitops_ml.train import prepare
+    from gitops_ml.runs.key import run_key
 
-    key = prepare(config, find_spec(config, "churn")).run_key
+    key = run_key(config, find_spec(config, "churn")).key
     result = promote(config, "churn", retrain=True)
     assert result.retrained and result.manifest["retrained"] is True
     assert result.run_key == key

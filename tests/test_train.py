@@ -13,7 +13,7 @@ import pytest
 from gitops_ml.errors import ArtifactError, ExitCode
 from gitops_ml.project.spec import load_config
 from gitops_ml.runs import artifacts
-from gitops_ml.runs import records as runs
+from gitops_ml.runs import key as run_key_module
 from gitops_ml.runs.store import Store
 from gitops_ml.train import train
 from gitops_ml.util.hashing import sha256_file
@@ -114,13 +114,13 @@ def test_run_cache_hit_and_misses(bc_repo: Path, monkeypatch: pytest.MonkeyPatch
     assert train(bc_repo, "bc").reused
 
     # a library version change
-    real = runs._dist_version
-    monkeypatch.setattr(runs, "_dist_version",
+    real = run_key_module._dist_version
+    monkeypatch.setattr(run_key_module, "_dist_version",
                         lambda dist: "0.0.1" if dist == "scikit-learn" else real(dist))
     lib = train(bc_repo, "bc")
     assert not lib.reused and lib.run_key != first.run_key
     assert lib.record.versions["sklearn"] == "0.0.1"
-    monkeypatch.setattr(runs, "_dist_version", real)
+    monkeypatch.setattr(run_key_module, "_dist_version", real)
 
     # a data change
     data = bc_repo / "data/train.csv"

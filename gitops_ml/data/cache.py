@@ -248,7 +248,36 @@ def download(config: ProjectConfig, pointer: DataPointer,
                             f"got {size}", location=pointer.location)
         final = cache_path(config, actual)
         staged.commit(final)
+    if pointer.sha256 is None:
+        _remember_download(config, pointer.uri, actual)
     return LocalData(final, actual, size, pointer.format, cached=True)
+
+
+def _download_memo(config: ProjectConfig, uri: str) -> Path:
+    import hashlib  # lazily: loading OpenSSL is not free on validate's path
+
+    key = hashlib.sha256(uri.encode()).hexdigest()
+    return cache_root(config) / "uri" / key[:2] / key[2:]
+
+
+def _remember_download(config: ProjectConfig, uri: str, sha256: str) -> None:
+    with contextlib.suppress(OSError):
+        atomic_write(_download_memo(config, uri), json.dumps({"uri": uri,
+                                                              "sha256": sha256}).encode())
+
+
+def last_download(config: ProjectConfig, uri: str) -> str | None:
+    """The sha256 of what ``uri`` (a remote URI named without a sha256) served when it was
+    last downloaded, if those bytes are still in the cache; None otherwise. What the data was,
+    not what it is now: for finding records, never for training."""
+    try:
+        saved = json.loads(_download_memo(config, uri).read_text())
+    except (OSError, ValueError):
+        return None
+    sha = saved.get("sha256") if isinstance(saved, dict) else None
+    if not isinstance(sha, str) or saved.get("uri") != uri or in_cache(config, sha) is None:
+        return None
+    return sha
 
 
 # --- for validate: what is local, without the network -------------------------------------

@@ -1,4 +1,9 @@
-"""Data checks: the data contract of a spec (``schema:``) and automatic checks.
+"""Data checks: the data contract of a spec (``schema:``), automatic checks, and the checks
+training makes before it fits.
+
+Categorical features are compared as labels (:mod:`gitops_ml.data.categorical`): ``3`` read as
+an integer and ``3.0`` read as a float (a column with a gap) are the same category, so neither
+is a new category nor a change of type.
 
 Automatic checks compare the data with the spec and, when there is one, the current data with
 the reference: missing columns, empty data, dtype changes, new categories. The contract checks
@@ -11,9 +16,12 @@ values, largest null share, uniqueness). Every check has a name from
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from gitops_ml.data import categorical
+from gitops_ml.errors import DataCheckError, Location
 from gitops_ml.project.spec import CHECK_GATES, ColumnContract, ModelSpec
 
 if TYPE_CHECKING:
@@ -21,6 +29,9 @@ if TYPE_CHECKING:
 
 Severity = Literal["error", "warning", "info"]
 MAX_EXAMPLES = 5
+# what a category label spells when it came from a whole number / any number
+_INT_LABEL = re.compile(r"[+-]?\d+")
+_NUMBER_LABEL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)")
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,39 @@ def dtype_family(series: pd.Series) -> str:
             return "bool"
         return "other"
     return "other"
+
+
+def label_family(labels: pd.Series) -> str:
+    """number | bool | string | empty — what the labels of a categorical column spell."""
+    values = _distinct_labels(labels)
+    if not values:
+        return "empty"
+    if all(_NUMBER_LABEL.fullmatch(v) for v in values):
+        return "number"
+    if set(values) <= {"True", "False"}:
+        return "bool"
+    return "string"
+
+
+def _distinct_labels(labels: pd.Series) -> list[str]:
+    import pandas as pd
+
+    return [str(v) for v in pd.unique(labels.dropna())]
+
+
+def _labels_match_dtype(labels: pd.Series, want: str) -> tuple[bool, str]:
+    """A contract dtype on a categorical feature, judged on its labels: ``int`` holds when
+    every label spells a whole number, ``float``/``number`` when every one spells a number."""
+    values = _distinct_labels(labels)
+    if not values or want in ("string", "category"):
+        return True, "category labels"
+    if want == "int":
+        return all(_INT_LABEL.fullmatch(v) for v in values), "category labels"
+    if want in ("float", "number"):
+        return all(_NUMBER_LABEL.fullmatch(v) for v in values), "category labels"
+    if want == "bool":
+        return set(values) <= {"True", "False"}, "category labels"
+    return False, "category labels"
 
 
 def _matches_dtype(series: pd.Series, want: str) -> tuple[bool, str]:
@@ -211,12 +255,19 @@ def check_dtypes(spec: ModelSpec, reference: pd.DataFrame,
     """A column whose kind of values changed (numbers to text, text to dates, ...).
 
     int and float are one family (a null turns a CSV integer column into floats); a column
-    with no values on one side is not a change of type (the null checks catch it)."""
+    with no values on one side is not a change of type (the null checks catch it). A
+    categorical feature is judged by what its labels spell (numbers, bools or text), whatever
+    dtype its file gave it: ``3`` and ``3.0`` are the same category."""
     out = []
+    labelled = set(categorical.categorical_columns(spec))
     for col in _spec_columns(spec):
         if col not in reference.columns or col not in current.columns:
             continue
-        before, after = dtype_family(reference[col]), dtype_family(current[col])
+        if col in labelled:
+            before = label_family(categorical.category_labels(reference[col]))
+            after = label_family(categorical.category_labels(current[col]))
+        else:
+            before, after = dtype_family(reference[col]), dtype_family(current[col])
         if "empty" in (before, after) or before == after \
                 or {before, after} <= {"string", "category"}:
             continue
@@ -232,18 +283,19 @@ def check_dtypes(spec: ModelSpec, reference: pd.DataFrame,
 def check_new_categories(spec: ModelSpec, reference: pd.DataFrame,
                          current: pd.DataFrame) -> list[CheckResult]:
     """Values of categorical features (and a classification target) not seen in the
-    reference. A warning unless a gate names ``new_categories``."""
+    reference, compared as labels (a classification target too, for this comparison only).
+    A warning unless a gate names ``new_categories``."""
     import pandas as pd
 
     out = []
     cols = list(spec.features.categorical)
     if spec.task == "classification":
         cols.append(spec.target)
-    for col in cols:
+    for col in dict.fromkeys(cols):
         if col not in reference.columns or col not in current.columns:
             continue
-        seen = pd.Index(pd.unique(reference[col].dropna()))
-        values = pd.Index(pd.unique(current[col].dropna()))
+        seen = pd.Index(pd.unique(categorical.category_labels(reference[col]).dropna()))
+        values = pd.Index(pd.unique(categorical.category_labels(current[col]).dropna()))
         new = values[~values.isin(seen)]
         if len(new):
             out.append(CheckResult(
@@ -258,8 +310,12 @@ def check_new_categories(spec: ModelSpec, reference: pd.DataFrame,
 
 
 def check_contract(column: str, contract: ColumnContract, frame: pd.DataFrame,
-                   side: str) -> list[CheckResult]:
-    """One column against its contract: dtype, min/max, allowed, max_null_share, unique."""
+                   side: str, *, labels: bool = False) -> list[CheckResult]:
+    """One column against its contract: dtype, min/max, allowed, max_null_share, unique.
+
+    ``labels``: the column is a categorical feature, held as labels; ``allowed`` values are
+    compared as labels too (``allowed: [4, 6, 8]`` holds for ``"4"``), ``dtype`` is judged on
+    what the labels spell, and ``min``/``max`` on the numbers they spell."""
     import pandas as pd
 
     if column not in frame.columns:
@@ -274,11 +330,15 @@ def check_contract(column: str, contract: ColumnContract, frame: pd.DataFrame,
 
     numeric_ok = True
     if contract.dtype is not None:
-        ok, actual = _matches_dtype(series, contract.dtype)
+        ok, actual = (_labels_match_dtype(series, contract.dtype) if labels
+                      else _matches_dtype(series, contract.dtype))
         if not ok:
             fail(f"dtype is {actual}, the contract says {contract.dtype}")
             numeric_ok = False
     values = series.dropna()
+    if labels and (contract.min is not None or contract.max is not None) and numeric_ok:
+        numbers = pd.to_numeric(values, errors="coerce")
+        values = numbers if not numbers.isna().any() else values
     if (contract.min is not None or contract.max is not None) and numeric_ok:
         if not (pd.api.types.is_numeric_dtype(values.dtype)
                 or pd.api.types.is_datetime64_any_dtype(values.dtype)):
@@ -295,8 +355,10 @@ def check_contract(column: str, contract: ColumnContract, frame: pd.DataFrame,
                     fail(f"{len(above)} value(s) above max {contract.max:g} (largest "
                          f"{_plain(above.max())!r})", _examples(above))
     if contract.allowed is not None:
-        distinct = pd.Index(pd.unique(values))
-        bad = distinct[~distinct.isin(list(contract.allowed))]
+        distinct = pd.Index(pd.unique(series.dropna()))
+        allowed = ([categorical.category_label(v) for v in contract.allowed] if labels
+                   else list(contract.allowed))
+        bad = distinct[~distinct.isin(allowed)]
         if len(bad):
             fail(f"{len(bad)} value(s) not allowed: "
                  + ", ".join(_examples(bad)) + _more(len(bad)),
@@ -319,7 +381,14 @@ def check_contract(column: str, contract: ColumnContract, frame: pd.DataFrame,
 def run_checks(spec: ModelSpec, reference_df: pd.DataFrame,
                current_df: pd.DataFrame | None = None) -> ChecksResult:
     """Every check of the spec's data: the reference (training) data alone, and the current
-    data against the reference when given. Never raises on bad data: failures are results."""
+    data against the reference when given. Never raises on bad data: failures are results.
+
+    The categorical features are taken as labels first, so the frames may come straight from
+    the files or already normalised (by training), with the same verdicts."""
+    reference_df = categorical.normalise_spec(spec, reference_df)
+    if current_df is not None:
+        current_df = categorical.normalise_spec(spec, current_df)
+    labelled = set(categorical.categorical_columns(spec))
     checks: list[CheckResult] = []
     frames = [("reference", reference_df)]
     if current_df is not None:
@@ -336,6 +405,96 @@ def run_checks(spec: ModelSpec, reference_df: pd.DataFrame,
         for side, frame in frames:
             if side == "current" and column == spec.target and column not in frame.columns:
                 continue
-            checks.extend(check_contract(column, contract, frame, side))
+            checks.extend(check_contract(column, contract, frame, side,
+                                         labels=column in labelled))
     return ChecksResult(checks=tuple(checks), reference_rows=len(reference_df),
                         current_rows=None if current_df is None else len(current_df))
+
+
+# --- before training: what makes a fit impossible or meaningless (these raise) -------------
+
+def _has(header: list[str]) -> str:
+    return "the file has: " + ", ".join(header[:20]) + (" …" if len(header) > 20 else "")
+
+
+def require_columns(spec: ModelSpec, header: list[str], where: str, role: str,
+                    loc: Location | None, extra_columns: tuple[str, ...] = ()) -> None:
+    """The target, every feature, the sensitive attributes and ``extra_columns`` must be in
+    a file's header before it is read."""
+    if spec.target not in header:
+        raise DataCheckError(f"{where}: target column '{spec.target}' is missing from the "
+                             f"{role} data", location=loc, hint=_has(header))
+    missing = [c for c in spec.features.model_inputs if c not in header]
+    if missing:
+        raise DataCheckError(f"{where}: feature column(s) {', '.join(missing)} missing from "
+                             f"the {role} data", location=loc, hint=_has(header))
+    missing = [c for c in (*spec.features.sensitive, *extra_columns) if c not in header]
+    if missing:
+        raise DataCheckError(f"{where}: column(s) {', '.join(missing)} missing from the "
+                             f"{role} data", location=loc, hint=_has(header))
+
+
+def prepare_frame(spec: ModelSpec, frame: pd.DataFrame, where: str, role: str,
+                  loc: Location | None) -> pd.DataFrame:
+    """A table of the spec's training or test data as the model sees it, or a
+    :class:`~gitops_ml.errors.DataCheckError` saying why it cannot be used.
+
+    No rows, a feature with no value at all, a missing target value, and text in a numeric
+    feature (or in a regression target) are errors. Numeric features and a regression target
+    read as text become numbers; categorical features become labels."""
+    import pandas as pd
+
+    if len(frame) == 0:
+        raise DataCheckError(f"{where}: the {role} data is empty (no rows)", location=loc)
+    for col in spec.features.model_inputs:
+        if frame[col].isna().all():
+            raise DataCheckError(f"{where}: feature '{col}' is entirely null in the {role} data",
+                                 location=loc, hint="fix the data or drop the feature")
+    y = frame[spec.target]
+    n_null = int(y.isna().sum())
+    if n_null:
+        raise DataCheckError(f"{where}: target '{spec.target}' has {n_null} missing value(s) "
+                             f"in the {role} data", location=loc)
+    if spec.task == "regression" and not pd.api.types.is_numeric_dtype(y):
+        converted = pd.to_numeric(y, errors="coerce")
+        bad = y[converted.isna()]
+        if len(bad):
+            raise DataCheckError(f"{where}: target '{spec.target}' is not numeric (e.g. "
+                                 f"{str(bad.iloc[0])!r}) but the task is regression",
+                                 location=loc, hint="use task: classification, or fix the data")
+        frame = frame.assign(**{spec.target: converted})
+    for col in spec.features.numeric:
+        s = frame[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            converted = pd.to_numeric(s, errors="coerce")
+            bad = s[converted.isna() & s.notna()]
+            if len(bad):
+                raise DataCheckError(f"{where}: numeric feature '{col}' has non-numeric values "
+                                     f"(e.g. {str(bad.iloc[0])!r})", location=loc,
+                                     hint="list it under features.categorical instead")
+            frame = frame.assign(**{col: converted})
+    return categorical.normalise_spec(spec, frame)
+
+
+def require_contract(spec: ModelSpec, train: pd.DataFrame, uri: str) -> None:
+    """The spec's data contract (``schema:``) must hold on the training data before anything is
+    fitted: a model trained on data that breaks its contract is not worth a review."""
+    if not spec.schema_:
+        return
+    failed = [c for c in run_checks(spec, train).failures if c.severity == "error"]
+    if failed:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        first = failed[0]
+        column = f"{first.column}: " if first.column else ""
+        raise DataCheckError(
+            f"{uri}: the training data breaks the data contract: {column}"
+            f"{first.message}{more}", location=Location(spec.file) if spec.file else None,
+            hint="fix the data, or the 'schema:' section of the spec")
+
+
+def require_classes(spec: ModelSpec, y: pd.Series, uri: str, loc: Location | None) -> None:
+    """Classification needs at least two classes in the training data."""
+    if spec.task == "classification" and y.nunique() < 2:
+        raise DataCheckError(
+            f"{uri}: target '{spec.target}' has a single class ({y.iloc[0]!r}) in the "
+            "training data; classification needs at least two", location=loc)

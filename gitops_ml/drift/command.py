@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops_ml.data.categorical import categorical_columns, normalise_spec
 from gitops_ml.data.checks import ChecksResult, run_checks
 from gitops_ml.drift import stats as engine
 from gitops_ml.drift.stats import CATEGORICAL, NUMERICAL, ColumnDrift, DataRef, DriftResult
@@ -103,21 +104,9 @@ def evaluate_gates(spec: ModelSpec, result: DriftResult) -> tuple[GateResult, ..
 
 def spec_kinds(spec: ModelSpec) -> dict[str, str]:
     kinds = {c: NUMERICAL for c in spec.features.numeric}
-    kinds.update({c: CATEGORICAL for c in spec.features.categorical})
+    kinds.update({c: CATEGORICAL for c in categorical_columns(spec)})
     kinds[spec.target] = CATEGORICAL if spec.task == "classification" else NUMERICAL
     return kinds
-
-
-def normalise(spec: ModelSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical features as Python strings (numbers too), as training sees them, so that a
-    file read as ints and one read as strings compare by value."""
-    cats = {}
-    for col in spec.features.categorical:
-        if col in frame.columns:
-            s = frame[col]
-            cats[col] = s.astype(object).where(s.notna(), other=float("nan")).map(
-                lambda v: v if isinstance(v, str) or v != v else str(v))
-    return frame.assign(**cats) if cats else frame
 
 
 def load_table(config: ProjectConfig, ref: Any, spec: ModelSpec,
@@ -139,17 +128,18 @@ def load_table(config: ProjectConfig, ref: Any, spec: ModelSpec,
 def _training_data(config: ProjectConfig, spec: ModelSpec
                    ) -> tuple[pd.DataFrame, pd.DataFrame, DataRef, DataRef, str]:
     """The data the model was trained on and its test data (split as training splits it)."""
-    from gitops_ml import train
+    from gitops_ml.runs.key import run_key
+    from gitops_ml.train import read_datasets
 
-    prep = train.prepare(config, spec)
-    sets = train.read_datasets(config, prep, tuple(spec.schema_))
-    tr, te = prep.pointers["train"], prep.pointers.get("test")
-    ref = DataRef(tr.uri, prep.local["train"].sha256, len(sets.train))
+    key = run_key(config, spec)
+    sets = read_datasets(config, key, tuple(spec.schema_))
+    tr, te = key.pointers["train"], key.pointers.get("test")
+    ref = DataRef(tr.uri, key.data_sha256["train"], len(sets.train))
     if te is not None:
-        cur = DataRef(te.uri, prep.local["test"].sha256, len(sets.test))
+        cur = DataRef(te.uri, key.data_sha256["test"], len(sets.test))
     else:
-        cur = DataRef(tr.uri + " (test split)", prep.local["train"].sha256, len(sets.test))
-    return sets.train, sets.test, ref, cur, prep.run_key
+        cur = DataRef(tr.uri + " (test split)", key.data_sha256["train"], len(sets.test))
+    return sets.train, sets.test, ref, cur, key.key
 
 
 def _check_blocking(checks: ChecksResult) -> None:
@@ -227,7 +217,7 @@ def compare(spec: ModelSpec, ref_df: pd.DataFrame, cur_df: pd.DataFrame, ref_ref
     _check_settings(spec)
     checks = run_checks(spec, ref_df, cur_df)
     _check_blocking(checks)
-    ref_df, cur_df = normalise(spec, ref_df), normalise(spec, cur_df)
+    ref_df, cur_df = normalise_spec(spec, ref_df), normalise_spec(spec, cur_df)
     kinds = spec_kinds(spec)
     has_target = spec.target in ref_df.columns and spec.target in cur_df.columns
     result = engine.detect_drift(

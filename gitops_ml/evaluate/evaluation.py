@@ -34,8 +34,9 @@ from gitops_ml.project.spec import (
     ProjectConfig,
 )
 from gitops_ml.runs import artifacts
+from gitops_ml.runs.key import run_key
 from gitops_ml.runs.store import Store
-from gitops_ml.train import TrainResult, as_config, prepare, read_datasets, train_prepared
+from gitops_ml.train import TrainResult, as_config, load_model, read_datasets, train_keyed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -417,7 +418,7 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
     config = as_config(config)
     spec = model if isinstance(model, ModelSpec) else find_spec(config, model)
     store = Store.open(config)
-    prep = prepare(config, spec)
+    key = run_key(config, spec)
     notes: list[str] = []
 
     # The champion first: its feature list decides which columns to read.
@@ -433,16 +434,14 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
     own = {*spec.features.model_inputs, spec.target, *spec.features.sensitive}
     extra = tuple(c for c in champ_features if c not in own)
 
-    trained = train_prepared(config, prep, store, force=False, start=start,
-                             extra_columns=extra)
-    if trained.reused:
-        fitted = artifacts.load(store.path_of(trained.artifact_sha256))
-        datasets = read_datasets(config, prep, extra, need_train=False)
+    outcome = train_keyed(config, key, store, start=start, extra_columns=extra)
+    trained = outcome.result
+    if outcome.pipeline is None or outcome.datasets is None:  # a reused run
+        fitted = load_model(store, trained)
+        datasets = read_datasets(config, key, extra, need_train=False)
         notes.append(trained.note)
     else:
-        fitted = trained._model
-        assert trained._datasets is not None
-        datasets = trained._datasets
+        fitted, datasets = outcome.pipeline, outcome.datasets
     test = datasets.test
     if len(test) == 0:
         raise DataCheckError("the test data is empty (no rows)")

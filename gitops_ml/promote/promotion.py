@@ -286,8 +286,8 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
     """
     from gitops_ml.project.spec import find_spec
     from gitops_ml.promote import model_card as modelcard
+    from gitops_ml.runs.key import run_key as compute_key
     from gitops_ml.runs.store import Store
-    from gitops_ml.train import prepare
 
     spec = find_spec(config, model)
     repo = config.root_path
@@ -301,7 +301,7 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         check_name(stage, "stage name")
     _check_committed(config, spec)
     store = Store.open(config)
-    run_key = prepare(config, spec).run_key
+    run_key = compute_key(config, spec).key
     notes: list[str] = []
     retrained = False
     # a downloaded run is verified here but stored only once promotion goes ahead: a refused

@@ -242,9 +242,10 @@ def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None
 
 def _run_key_of(config: ProjectConfig, model: str) -> str:
     from gitops_ml.project.spec import find_spec
-    from gitops_ml.train import prepare
+    from gitops_ml.runs.key import run_key
 
-    return prepare(config, find_spec(config, model)).run_key
+    # only to find the records: rendering never downloads data
+    return run_key(config, find_spec(config, model), fetch=False).key
 
 
 # --- the view: plain data the templates lay out ----------------------------------------------

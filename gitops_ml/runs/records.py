@@ -1,68 +1,16 @@
-"""Run keys and run records (``run.json``).
-
-``run key = sha256(canonical spec, data sha256s, gitops-ml version, training-relevant library
-versions)``. Same key, same model: ``train`` reuses the run instead of fitting again, and
-``promote`` finds the artifact a pull request evaluated by this key.
-
-Library versions are read from the installed distributions' metadata, not by importing the
-libraries, so a cache hit costs no scikit-learn import.
-"""
+"""Run records (``run.json``), stored under their run key (:mod:`gitops_ml.runs.key`)."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import json
-import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gitops_ml import __version__
 from gitops_ml.errors import ArtifactError
 
 RUN_SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
-# distribution name -> key in run.json's versions
-TRAINING_LIBRARIES = {
-    "scikit-learn": "sklearn",
-    "numpy": "numpy",
-    "scipy": "scipy",
-    "pandas": "pandas",
-    "skops": "skops",
-}
-# Roles whose data changes the model or its evaluation; 'current' feeds drift only.
-KEYED_ROLES = ("train", "test")
-
-
-def _dist_version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
-def library_versions() -> dict[str, str]:
-    """gitops-ml, Python (major.minor) and the libraries that decide what training yields."""
-    versions = {"gitops_ml": __version__,
-                "python": f"{sys.version_info.major}.{sys.version_info.minor}"}
-    for dist, key in TRAINING_LIBRARIES.items():
-        versions[key] = _dist_version(dist)
-    return versions
-
-
-def compute_run_key(canonical_spec_hash: str, data_sha256: dict[str, str],
-                    versions: dict[str, str], extra: dict[str, str] | None = None) -> str:
-    """The run key. ``extra`` holds other inputs of the fit (a factory file's sha256)."""
-    payload = {
-        "canonical_spec_hash": canonical_spec_hash,
-        "data": {role: data_sha256[role] for role in sorted(data_sha256)
-                 if role in KEYED_ROLES},
-        "versions": dict(sorted(versions.items())),
-        "extra": dict(sorted((extra or {}).items())),
-    }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def merged_gates(evaluation: dict[str, Any] | None,
