@@ -388,3 +388,76 @@ def test_paired_bootstrap_is_seeded_chunked_and_covers_the_delta() -> None:
     assert one["roc_auc"].delta_samples == 300
     same = paired_bootstrap("classification", y, a, a, names, n_boot=50, seed=5)
     assert all(iv.low == 0 and iv.high == 0 for iv in same.values())
+
+
+# --- fairness for every task (issue: multiclass parity skipped, regression parity in mpg) ----
+
+def _with_region(frame, seed: int = 3):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return frame.assign(region=rng.choice(["north", "south"], len(frame)))
+
+
+def test_a_multiclass_parity_gate_is_judged_one_vs_rest(make_repo, gml) -> None:
+    frame = _with_region(wine())
+    features = [c for c in frame.columns if c not in ("target", "region")][:6]
+    repo = write_repo(make_repo, {"data/train.csv": frame}, {"wine": spec_text(
+        "wine", numeric=features, sensitive=["region"], params={"max_iter": 3000},
+        gates=[{"fairness": "demographic_parity_difference", "max": 0.0001}], bootstrap=0)})
+    r = gml("-C", str(repo), "evaluate", "wine", "-o", "json")
+    assert r.exit_code == ExitCode.GATES_FAILED, r.output
+    res = r.json()["result"]
+    fair = res["fairness"]["region"]
+    assert fair["method"] == "one-vs-rest"
+    worst = fair["worst_class"]["demographic_parity_difference"]
+    rates = [g[f"selection_rate:{worst}"] for g in fair["groups"]]
+    assert fair["demographic_parity_difference"] == pytest.approx(max(rates) - min(rates))
+    (gate,) = res["gates"]
+    assert gate["passed"] is False and gate.get("skipped") is not True
+    assert gate["value"] == pytest.approx(fair["demographic_parity_difference"])
+
+
+def test_regression_bias_slices_are_group_errors_in_every_view(make_repo, gml) -> None:
+    frame = _with_region(diabetes())
+    features = [c for c in frame.columns if c not in ("target", "region")]
+    repo = write_repo(make_repo, {"data/train.csv": frame}, {"dia": spec_text(
+        "dia", task="regression", numeric=features, sensitive=["region"],
+        estimator="sklearn.linear_model.Ridge", metrics=["rmse", "mae"],
+        gates=[{"fairness": "mae_difference", "max": 1000}], bootstrap=0)})
+    r = gml("-C", str(repo), "evaluate", "dia", "-o", "json")
+    assert r.exit_code == 0, r.output
+    fair = r.json()["result"]["fairness"]["region"]
+    assert fair["method"] == "group errors"
+    assert set(fair["differences"]) == {"mean_error_difference", "mae_difference"}
+    assert "demographic_parity_difference" not in fair
+    maes = [g["mae"] for g in fair["groups"]]
+    assert fair["mae_difference"] == pytest.approx(max(maes) - min(maes))
+    text = gml("-C", str(repo), "evaluate", "dia").stdout
+    assert "mean error difference" in text and "selection" not in text
+    for fmt in ("md", "html"):
+        out = repo / f"report.{fmt}"
+        r = gml("-C", str(repo), "report", "dia", "--format", fmt, "--out", str(out))
+        assert r.exit_code == 0, r.output
+        page = out.read_text()
+        assert "selection rate" not in page and "parity" not in page, fmt
+        assert "MAE difference" in page and "mean error (prediction − actual)" in page, fmt
+
+
+@pytest.mark.parametrize(("task", "subject"), [("regression", "demographic_parity_difference"),
+                                               ("classification", "mae_difference")])
+def test_a_fairness_gate_that_does_not_fit_the_task_fails_validate(make_repo, gml, task: str,
+                                                                   subject: str) -> None:
+    frame = _with_region(diabetes() if task == "regression" else breast_cancer())
+    features = [c for c in frame.columns if c not in ("target", "region")][:4]
+    repo = write_repo(make_repo, {"data/train.csv": frame}, {"m": spec_text(
+        "m", task=task, numeric=features, sensitive=["region"],
+        estimator="sklearn.linear_model.Ridge" if task == "regression"
+        else "sklearn.linear_model.LogisticRegression",
+        gates=[{"fairness": subject, "max": 0.1}])})
+    r = gml("-C", str(repo), "validate")
+    assert r.exit_code == ExitCode.CONFIG, r.output
+    line = next(i for i, text in enumerate(
+        (repo / "models/m/model.yaml").read_text().splitlines(), 1) if subject in text)
+    assert f"models/m/model.yaml:{line}:" in r.output
+    assert f"fairness gate '{subject}' does not apply to a {task} model" in r.output

@@ -43,17 +43,47 @@ def test_string_labels_missing_groups_and_undefined_rates() -> None:
     assert result.equalized_odds_difference == pytest.approx(0.5)
 
 
-def test_regression_slices_compare_mean_predictions_and_rmse() -> None:
+def test_regression_slices_are_group_errors_not_a_parity_of_predictions() -> None:
+    """A "demographic parity difference 11.08" on a regression was a spread of mean
+    predictions in the target's unit; regression slices now measure each group's errors."""
     group = ["a", "a", "b", "b"]
     y_true = [1.0, 3.0, 2.0, 2.0]
     y_pred = [2.0, 2.0, 4.0, 2.0]
     result = slice_attribute("g", group, y_true, y_pred, task="regression")
     a, b = result.groups
-    assert a.selection_rate == 2.0 and a.rmse == 1.0
-    assert b.selection_rate == 3.0 and b.rmse == pytest.approx(math.sqrt(2.0))
-    assert result.demographic_parity_difference == 1.0
+    assert (a.get("mean_error"), a.get("mae"), a.rmse) == (0.0, 1.0, 1.0)
+    assert (b.get("mean_error"), b.get("mae")) == (1.0, 1.0)
+    assert b.rmse == pytest.approx(math.sqrt(2.0))
+    assert result.method == "group errors"
+    assert result.differences == {"mean_error_difference": 1.0, "mae_difference": 0.0}
+    assert result.demographic_parity_difference is None
     assert result.equalized_odds_difference is None
-    assert "rmse" in a.to_dict() and "accuracy" not in a.to_dict()
+    assert "selection_rate" not in a.to_dict() and "accuracy" not in a.to_dict()
+    assert result.columns == ("mean_error", "mae", "rmse")
+
+
+def test_multiclass_parity_is_one_vs_rest_worst_class() -> None:
+    """A multiclass demographic-parity gate used to be skipped (no figure) while the gates
+    passed; one-vs-rest gives it a value."""
+    group = ["a"] * 4 + ["b"] * 4
+    y_true = ["x", "y", "z", "x", "x", "y", "z", "z"]
+    y_pred = ["x", "x", "x", "x", "y", "y", "z", "z"]  # a: all x; b: half y, half z
+    result = slice_attribute("g", group, y_true, y_pred, task="classification")
+    assert result.method == "one-vs-rest"
+    a, b = result.groups
+    assert a.get("selection_rate:x") == 1.0 and b.get("selection_rate:x") == 0.0
+    assert a.get("selection_rate:y") == 0.0 and b.get("selection_rate:y") == 0.5
+    # the worst class for parity is x: 1.0 - 0.0
+    assert result.demographic_parity_difference == 1.0
+    assert result.worst_class["demographic_parity_difference"] == "x"
+    assert result.demographic_parity_ratio == 0.0
+    # one-vs-rest for class x: TPR a = 2/2, b = 0/1 -> spread 1.0
+    assert result.equalized_odds_difference == 1.0
+    assert a.accuracy == 0.5 and b.accuracy == 0.75
+    assert result.columns == ("accuracy", "selection_rate:x", "selection_rate:y",
+                              "selection_rate:z")
+    record = result.to_dict()
+    assert record["demographic_parity_difference"] == 1.0 and record["method"] == "one-vs-rest"
 
 
 def test_worst_over_attributes() -> None:

@@ -92,16 +92,17 @@ def evaluate_text(result: EvaluationResult, listed: tuple[str, ...]) -> str:
             mark = "skip" if g.skipped else ("pass" if g.passed else "FAIL")
             note = f"  ({g.note})" if g.note else ""
             lines.append(f"  {mark:<4}  {g.gate}: {_fmt(g.value)}{note}")
+    from gitops_ml.evaluate.fairness import DIFFERENCE_LABELS, figure_label
+
     for attr, fair in result.fairness.items():
-        lines.append(f"fairness by {attr}: demographic parity difference "
-                     f"{_fmt(fair.demographic_parity_difference)}, equalized odds difference "
-                     f"{_fmt(fair.equalized_odds_difference)}")
-        last = "rmse" if result.task == "regression" else "accuracy"
-        rows = [["group", "count", "selection", "tpr", "fpr", last]]
+        diffs = ", ".join(
+            f"{DIFFERENCE_LABELS.get(k, k)} {_fmt(v)}"
+            + (f" (class {fair.worst_class[k]})" if k in fair.worst_class else "")
+            for k, v in fair.differences.items())
+        lines.append(f"fairness by {attr} ({fair.method}): {diffs}")
+        rows = [["group", "count", *(figure_label(c) for c in fair.columns)]]
         for grp in fair.groups:
-            rows.append([grp.group, str(grp.count), _fmt(grp.selection_rate), _fmt(grp.tpr),
-                         _fmt(grp.fpr), _fmt(grp.rmse if result.task == "regression"
-                                             else grp.accuracy)])
+            rows.append([grp.group, str(grp.count), *(_fmt(grp.get(c)) for c in fair.columns)])
         lines += _table(rows, indent="    ")
     lines.extend(f"note: {n}" for n in result.notes)
     verdict = "gates passed" if result.gates_passed else \

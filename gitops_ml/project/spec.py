@@ -45,8 +45,25 @@ DRIFT_METHODS = ("ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", 
                  "hellinger")
 DRIFT_GATES = ("share_of_drifted_columns", "dataset_drift", "target_drift",
                "prediction_drift")
-FAIRNESS_GATES = ("demographic_parity_difference", "equalized_odds_difference",
-                  "demographic_parity_ratio")
+# What each task's bias slices measure (gitops_ml.evaluate.fairness): rates and parity for
+# classifiers (one-vs-rest for multiclass), group error differences for regression.
+CLASSIFICATION_FAIRNESS = ("demographic_parity_difference", "demographic_parity_ratio",
+                           "equalized_odds_difference")
+REGRESSION_FAIRNESS = ("mean_error_difference", "mae_difference")
+FAIRNESS_GATES = (*CLASSIFICATION_FAIRNESS, *REGRESSION_FAIRNESS)
+
+
+def fairness_gate_mismatch(subject: str, task: str) -> tuple[str, str] | None:
+    """(message, hint) when a fairness gate does not apply to the task; None when it does."""
+    fits = CLASSIFICATION_FAIRNESS if task == "classification" else REGRESSION_FAIRNESS
+    if subject not in FAIRNESS_GATES or subject in fits:
+        return None
+    why = ("a regression model has no selection rate or odds: its bias slices measure each "
+           "group's errors" if task == "regression" else
+           "a classifier's bias slices measure rates and parity, not errors in the target's "
+           "unit")
+    return (f"fairness gate '{subject}' does not apply to a {task} model ({why})",
+            "use " + " or ".join(fits))
 CHECK_GATES = ("data_checks", "schema", "missing_columns", "new_categories", "empty_data",
                "empty_columns", "dtype_changes")
 

@@ -116,6 +116,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
             seen[model.name] = rel
             check_estimator(config, model, doc)
             check_drift_methods(model, doc)
+            check_fairness_gates(model, doc)
             header_checked = _check_data(config, model, doc, checked_pointers) \
                 if check_data else ()
             models.append(ModelCheck(model.name, rel, model.estimator.class_ or
@@ -149,6 +150,19 @@ def _all_names(config: ProjectConfig, skip: list[str]) -> dict[str, str]:
 def _data() -> Any:
 
     return importlib.import_module("gitops_ml.data.cache")
+
+
+# --- fairness gates ------------------------------------------------------------------------
+
+def check_fairness_gates(model: ModelSpec, doc: Document) -> None:
+    """A fairness gate must measure something this task's bias slices compute (a parity gate
+    on a regression model used to pass validate and then judge a spread of mean predictions)."""
+    for i, gate in enumerate(model.gates):
+        if gate.kind != "fairness":
+            continue
+        mismatch = spec.fairness_gate_mismatch(gate.subject, model.task)
+        if mismatch is not None:
+            raise doc.error(("gates", i, "fairness"), mismatch[0], hint=mismatch[1])
 
 
 # --- drift methods -------------------------------------------------------------------------

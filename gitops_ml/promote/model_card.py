@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitops_ml.evaluate.fairness import table as fairness_table
+
 TEMPLATE = "model_card.md.j2"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -22,6 +24,13 @@ def _num(value: Any) -> Any:
     if isinstance(value, int | float):
         return float(f"{value:.4g}") if isinstance(value, float) else value
     return value
+
+
+def _text(value: Any) -> str:
+    """A figure as a card shows it: 4 significant digits, "—" when there is none (never
+    ``None``)."""
+    value = _num(value)
+    return "—" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -51,13 +60,15 @@ def context(inputs: CardInputs) -> dict[str, Any]:
               "skipped": bool(g.get("skipped"))} for g in (ev.get("gates") or [])]
     fairness = []
     for attr, f in (ev.get("fairness") or {}).items():
-        groups = [{"group": g.get("group"), "count": g.get("count"),
-                   "selection_rate": _num(g.get("selection_rate")), "tpr": _num(g.get("tpr")),
-                   "fpr": _num(g.get("fpr"))} for g in (f.get("groups") or [])]
+        t = fairness_table(attr, f)
         fairness.append((attr, {
-            "demographic_parity_difference": _num(f.get("demographic_parity_difference")),
-            "equalized_odds_difference": _num(f.get("equalized_odds_difference")),
-            "groups": groups}))
+            "method_note": t.method_note,
+            "differences": [{"label": label, "value": _text(v),
+                             "worst_class": cls} for _, label, v, cls in t.differences],
+            "columns": [label for _, label in t.columns],
+            "groups": [{"group": g.get("group"), "count": g.get("count"),
+                        "cells": [_text(g.get(c)) for c, _ in t.columns]}
+                       for g in t.groups]}))
     drift = None
     if inputs.drift:
         dr = inputs.drift

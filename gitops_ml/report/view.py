@@ -405,16 +405,7 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
         view["test_rows"] = ev.get("test_rows")
         view["confidence"] = ev.get("confidence")
         for attr, f in sorted((ev.get("fairness") or {}).items()):
-            groups = sorted(f.get("groups") or [], key=lambda g: (-(g.get("count") or 0),
-                                                                  str(g.get("group"))))
-            error = "rmse" if any("rmse" in g for g in groups) else "accuracy"
-            shown_groups = _top(groups, top_k)
-            view["fairness"].append({
-                "attribute": attr, "groups": shown_groups,
-                "table": "\n".join(_cached(cache, "group", g, _group_row, error)
-                                   for g in shown_groups.rows),
-                "dpd": f.get("demographic_parity_difference"),
-                "eod": f.get("equalized_odds_difference"), "error": error})
+            view["fairness"].append(fairness_view(attr, f, top_k, cache))
         charted = [r for r in rows if r["delta"] is not None] or rows
         view["metric_chart"] = _metric_chart(charted[:CHART_BARS], champion is not None)
     else:
@@ -454,10 +445,28 @@ def _cached(cache: dict[tuple[str, int], Any], kind: str, row: Mapping[str, Any]
     return text
 
 
-def _group_row(g: Mapping[str, Any], error: str) -> str:
-    return (f"| {md_escape(g.get('group'), CELL_CHARS)} | {fmt_num(g.get('count'))}"
-            f" | {fmt_num(g.get('selection_rate'))} | {fmt_num(g.get('tpr'))}"
-            f" | {fmt_num(g.get('fpr'))} | {fmt_num(g.get(error)) if error in g else '—'} |")
+def fairness_view(attr: str, f: Mapping[str, Any], top_k: int | None,
+                  cache: dict[tuple[str, int], Any] | None = None) -> dict[str, Any]:
+    """One attribute's bias slices as the report shows them: the figures its task measures,
+    named for what they are (no "selection rate" for a regression, no parity in miles per
+    gallon; :func:`gitops_ml.evaluate.fairness.table`)."""
+    from gitops_ml.evaluate.fairness import table
+
+    t = table(attr, f)
+    shown = _top([dict(g) for g in t.groups], top_k)
+    key = tuple(c for c, _ in t.columns)
+    rows = [_group_row(g, key) if cache is None else _cached(cache, "group", g, _group_row, key)
+            for g in shown.rows]
+    diffs = [{"name": n, "label": label, "value": v, "worst_class": cls}
+             for n, label, v, cls in t.differences]
+    return {"attribute": attr, "groups": shown, "table": "\n".join(rows),
+            "columns": [{"name": c, "label": label} for c, label in t.columns],
+            "differences": diffs, "method": t.method, "method_note": t.method_note}
+
+
+def _group_row(g: Mapping[str, Any], columns: tuple[str, ...]) -> str:
+    cells = " | ".join(fmt_num(g[c]) if c in g else "—" for c in columns)
+    return f"| {md_escape(g.get('group'), CELL_CHARS)} | {fmt_num(g.get('count'))} | {cells} |"
 
 
 def _drift_row(c: Mapping[str, Any]) -> str:
