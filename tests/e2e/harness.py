@@ -226,7 +226,9 @@ class Site:
         args = [str(VENV_BIN / "act"), event, "-e", str(event_file),
                 "-P", "ubuntu-latest=-self-hosted", "-W", f".github/workflows/{workflow}",
                 "--action-cache-path", str(where / "actcache"),
-                "--cache-server-path", str(where / "cachesrv"),
+                # no listener: the cache stand-in always misses, and act's cache server would
+                # bind an address of the machine's own choosing, not loopback
+                "--no-cache-server",
                 "--local-repository", f"{OWNER_REPO}@v1={self.checkout}",
                 "-s", f"GITHUB_TOKEN={token}"]
         for action, ref in pinned_actions().items():  # each at the SHA the YAML pins
@@ -235,8 +237,9 @@ class Site:
             args += ["--env", f"{key}={value}"]
         proc = subprocess.run(args, cwd=clone, env=env, capture_output=True, text=True,
                               timeout=900)
-        run = Run(run_id, workflow, proc.returncode, proc.stdout + proc.stderr, clone, token,
-                  permissions)
+        log = proc.stdout + proc.stderr
+        (where / "act.log").write_text(log)  # the whole log, for a failure's post-mortem
+        run = Run(run_id, workflow, proc.returncode, log, clone, token, permissions)
         if register:
             self.server.add_workflow_run(REPOSITORY, register, run_id, head_sha=sha,
                                          event=event,
