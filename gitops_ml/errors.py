@@ -205,3 +205,35 @@ class GatesFailed(GitopsMLError):
 class DriftFound(GitopsMLError):
     code = "drift_found"
     exit_code = ExitCode.DRIFT_FOUND
+
+
+# --- secrets never reach a message ---------------------------------------------------------
+
+_SECRET_NAME_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY",
+                      "ACCESS_KEY", "PRIVATE_KEY")
+
+
+def scrub_secrets(text: str, env: dict[str, str] | None = None) -> str:
+    """``text`` without URL userinfo (``https://user:token@host`` -> ``https://***@host``),
+    GitHub token shapes, or the value of any secret-named environment variable."""
+    import os
+    import re
+
+    text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@", r"\1***@", text)
+    text = re.sub(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})", "***", text)
+    source = os.environ if env is None else env
+    for name, value in source.items():
+        if len(value) >= 8 and any(w in name.upper() for w in _SECRET_NAME_WORDS) \
+                and value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+def scrub_error(error: GitopsMLError) -> GitopsMLError:
+    """The same error with secrets scrubbed from what it shows (see :func:`scrub_secrets`)."""
+    error.message = scrub_secrets(error.message)
+    if error.hint:
+        error.hint = scrub_secrets(error.hint)
+    if error.location is not None:
+        error.location.file = scrub_secrets(error.location.file)
+    return error

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from gitops_ml import __version__
-from gitops_ml.errors import ExitCode, GitopsMLError
+from gitops_ml.errors import ExitCode, GitopsMLError, scrub_error
 
 ENVELOPE_VERSION = 1
 F = TypeVar("F", bound=Callable[..., Any])
@@ -186,7 +186,8 @@ def annotation(error: GitopsMLError) -> str:
 
 
 def report_error(error: GitopsMLError, current: State) -> int:
-    """The one place an error becomes output."""
+    """The one place an error becomes output (secrets scrubbed, URLs included)."""
+    error = scrub_error(error)
     if current.output == "json":
         import json
 

@@ -30,7 +30,7 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait, RateLimitExceededException
 from github.Repository import Repository
 
-from gitops_ml.errors import GitHubError
+from gitops_ml.errors import GitHubError, scrub_secrets
 
 DEFAULT_API_URL = "https://api.github.com"
 COMMENT_LIMIT = 65536
@@ -201,8 +201,8 @@ class GitHubClient:
                               f"{self.settings.retries} retries",
                               hint="GitHub may be degraded; rerun the job later") from None
         except requests.exceptions.RequestException as exc:
-            raise GitHubError(f"cannot reach GitHub at {self.api_url} while {action}: "
-                              f"{type(exc).__name__}",
+            raise GitHubError(f"cannot reach GitHub at {scrub_secrets(self.api_url)} while "
+                              f"{action}: {type(exc).__name__}",
                               hint="check GITHUB_API_URL and the network") from None
 
     def _from_github(self, exc: GithubException, action: str, permission: str,
