@@ -220,7 +220,7 @@ def _read_json(store: Store, run_key: str, name: str) -> dict[str, Any] | None:
     raw = store.read_run_file(run_key, name)
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ArtifactError(f"{store.run_file_uri(run_key, name)}: not valid JSON ({exc})") \
             from exc
     return data if isinstance(data, dict) else None

@@ -160,7 +160,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise DataError(f"{path}: {what} not found") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise DataError(f"{path}: cannot read {what}: {exc}") from None
     if not isinstance(data, dict):
         raise DataError(f"{path}: {what} is not a JSON object")
@@ -219,7 +219,7 @@ def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None
                 uri = store.run_file_uri(run_key, f"{name}.json")
                 try:
                     data = json.loads(blob)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise DataError(f"{uri}: corrupt {name}.json ({exc})") from None
                 records[name] = data if isinstance(data, dict) else None
                 sources[name] = uri

@@ -80,5 +80,5 @@ class RunRecord:
             return cls(**raw)
         except ArtifactError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise ArtifactError(f"{source}: corrupt run record ({exc})") from exc
