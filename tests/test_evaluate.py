@@ -24,11 +24,12 @@ from gitops_ml.runs.key import run_key
 from gitops_ml.runs.store import Store
 from gitops_ml.train import read_datasets, train
 
-from .train_fixtures import (
+from .train_fixtures import (  # noqa: F401 - one_thread is an autouse fixture
     BC_FEATURES,
     breast_cancer,
     diabetes,
     groups,
+    one_thread,
     spec_text,
     wine,
     write_repo,
@@ -37,15 +38,6 @@ from .train_fixtures import (
 BC_GATES = [{"metric": "roc_auc", "min": 0.8}, {"metric": "roc_auc", "max_drop": 0.05},
             {"drift": "share_of_drifted_columns", "max": 0.3}]
 
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny data fits fastest on one thread; OpenMP spinning on a shared machine is slow."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
 
 
 @pytest.fixture

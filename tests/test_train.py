@@ -18,16 +18,14 @@ from gitops_ml.runs.store import Store
 from gitops_ml.train import train
 from gitops_ml.util.hashing import sha256_file
 
-from .train_fixtures import BC_FEATURES, breast_cancer, groups, spec_text, write_repo
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny data fits fastest on one thread; OpenMP spinning on a shared machine is slow."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
+from .train_fixtures import (  # noqa: F401 - one_thread is an autouse fixture
+    BC_FEATURES,
+    breast_cancer,
+    groups,
+    one_thread,
+    spec_text,
+    write_repo,
+)
 
 
 @pytest.fixture

@@ -7,6 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny data fits fastest on one thread; OpenMP spinning on a shared machine is slow.
+    (Autouse in every test module that imports it.)"""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
 
 BC_FEATURES = ["mean_radius", "mean_texture", "mean_smoothness", "worst_concavity",
                "worst_area", "mean_symmetry"]
