@@ -256,10 +256,9 @@ def write_result(config: ProjectConfig, result: DriftResult, *, out: str | Path 
     if out is not None:
         path = Path(out)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(payload + "\n")
-            tmp.replace(path)
+            from gitops_ml.util.files import atomic_write
+
+            atomic_write(path, payload + "\n")
         except OSError as exc:
             raise GitopsMLError(f"cannot write {path}: {exc}") from exc
     if run_key is not None:

@@ -136,13 +136,9 @@ def load(*, build_if_missing: bool = True) -> Catalogue | None:
         return None
     data = build()
     try:
-        import tempfile
+        from gitops_ml.util.files import atomic_write
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, sort_keys=True)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(data, sort_keys=True))
     except OSError:
         pass  # a read-only cache is fine: we just rebuild next time
     _loaded = Catalogue(data)

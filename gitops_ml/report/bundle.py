@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_ml import __version__
 from gitops_ml.errors import BundleError, GitopsMLError
+from gitops_ml.util.hashing import SHA256_PATTERN
 
 if TYPE_CHECKING:
     from gitops_ml.report.view import ReportInputs
@@ -39,7 +40,7 @@ REPORT_MAX_BYTES = 4 * REPORT_MAX_CHARS
 SUMMARY_MAX_BYTES = 1024 * 1024
 MAX_BUNDLES = 256  # one per matrix job: GitHub runs at most 256 (cli.gha.MAX_MATRIX_JOBS)
 MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+SHA_RE = re.compile(f"[0-9a-f]{{40}}|{SHA256_PATTERN}")  # a commit SHA-1, or a sha256
 OUTCOMES = ("passed", "failed", "none")
 METADATA_KEYS = {"schema_version": int, "model": str, "pr_number": int, "head_sha": str,
                  "gate_outcome": str, "gates": list, "gitops_ml": str, "created_at": str}

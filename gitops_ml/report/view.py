@@ -693,9 +693,8 @@ def make_report(config: ProjectConfig | None, model: str, *, fmt: str = "md",
 
 def _write(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        from gitops_ml.util.files import atomic_write
+
+        atomic_write(path, text)
     except OSError as exc:
         raise GitopsMLError(f"cannot write {path}: {exc.strerror or exc}") from None
