@@ -6,8 +6,9 @@ gto) and ``git for-each-ref refs/tags`` (the floor); and promotion overhead with
     python benchmarks/bench_registry.py [--quick]    # --quick: 10 models × 100 versions
 
 The repo is built with one ``git fast-import`` stream (commits and annotated tags), not 10k
-``git tag`` calls. gto is installed into benchmarks/.work/gto-venv when absent (its own venv:
-its dependencies must not touch ours).
+``git tag`` calls. gto is the one installed beside this Python (the test extra has it), else
+it is installed into benchmarks/.work/gto-venv (its own venv: its dependencies must not touch
+ours).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ STAGES = ("production", "staging")
 
 
 def ensure_gto() -> Path | None:
-    """gto in its own venv; None when it cannot be installed (then the budget is 1 s)."""
+    """gto next to this Python (it is in the test extra), else in its own venv; None when it
+    cannot be installed (then the budget is 1 s)."""
+    if (BIN / "gto").exists():
+        return BIN / "gto"
     if GTO.exists():
         return GTO
     try:

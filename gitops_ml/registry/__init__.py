@@ -9,5 +9,7 @@ One concept per module, in import order:
 - :mod:`.state`: the tags replayed into versions and stages, as GTO reads them;
 - :mod:`.queries`: ``list`` (with its cache), ``show``, ``history``, references;
 - :mod:`.writes`: creating and pushing tags, racing safely;
-- :mod:`.verbs`: register, rollback, deregister, deprecate.
+- :mod:`.verbs`: register, rollback, deregister, deprecate, and the check after a write;
+- :mod:`.doctor`: the tags that make gitops-ml and GTO disagree, and stages held against the
+  rules.
 """
