@@ -1,5 +1,4 @@
-"""Train + evaluate through gitops-ml against a bare script doing the same work; the run cache;
-the paired bootstrap.
+"""Train + evaluate through gitops-ml against a bare script doing the same work; the run cache.
 
     python benchmarks/bench_train.py            # 1M rows x 25 columns
     python benchmarks/bench_train.py --quick    # 200k rows x 25 columns
@@ -9,9 +8,8 @@ the paired bootstrap.
    fits the same HistGradientBoosting pipeline and computes the same metrics. Budget: ≤ 1.15.
    Both sides run with OMP_NUM_THREADS=1 (see bench_pipeline).
 2. ``gitops-ml train`` again (run cache hit) against the first ``gitops-ml train``: ≤ 3 %.
-3. The paired bootstrap, 1,000 resamples of 200k test rows (accuracy, f1, roc_auc, two models),
-   in-process, against a plain loop over sklearn's metric functions (measured on 20 resamples
-   and scaled to 1,000). Budget: ≤ 2 s.
+
+The paired bootstrap's figures (and the slice deltas') are in bench_report.py.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -159,41 +156,9 @@ def bench_pipeline(rows: int, repeat: int) -> list[dict]:
     ]
 
 
-def bench_bootstrap(n: int = 200_000, n_boot: int = 1000) -> list[dict]:
-    import numpy as np
-    from sklearn import metrics as m
-
-    from gitops_ml.evaluate.paired_bootstrap import Predictions, paired_bootstrap
-
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, n)
-    s1 = 1 / (1 + np.exp(-(y * 1.2 + rng.normal(0, 1, n))))
-    s2 = np.clip(s1 + rng.normal(0, 0.05, n), 0.001, 0.999)
-    a = Predictions((s1 > 0.5).astype(int), np.c_[1 - s1, s1])
-    b = Predictions((s2 > 0.5).astype(int), np.c_[1 - s2, s2])
-    names = ("accuracy", "f1", "roc_auc")
-    started = time.perf_counter()
-    paired_bootstrap("classification", y, a, b, names, n_boot=n_boot, seed=0)
-    ours = time.perf_counter() - started
-    loops = 20
-    started = time.perf_counter()
-    for _ in range(loops):
-        idx = rng.integers(0, n, n)
-        yt = y[idx]
-        for s in (s1, s2):
-            m.accuracy_score(yt, s[idx] > 0.5)
-            m.f1_score(yt, s[idx] > 0.5)
-            m.roc_auc_score(yt, s[idx])
-    anchor = (time.perf_counter() - started) * n_boot / loops
-    return [{"figure": f"paired bootstrap, {n_boot:,} resamples x {n // 1000}k rows, "
-                       "accuracy+f1+roc_auc, 2 models (anchor: sklearn loop, 20 resamples "
-                       "scaled)", "ours": ours, "anchor": anchor, "ratio": ours / anchor,
-             "budget": "≤ 2 s", "ok": ours <= 2.0, "unit": "s"}]
-
-
 def main(quick: bool = False) -> list[dict]:
     rows = 200_000 if quick else 1_000_000
-    return bench_pipeline(rows, repeat=3 if quick else 2) + bench_bootstrap()
+    return bench_pipeline(rows, repeat=3 if quick else 2)
 
 
 def _print(rows: list[dict]) -> None:
