@@ -10,7 +10,12 @@ import pytest
 from sklearn import metrics as skm
 
 from gitops_ml.evaluate import paired_bootstrap as pb
-from gitops_ml.evaluate.paired_bootstrap import Predictions, paired_bootstrap, slice_bootstrap
+from gitops_ml.evaluate.paired_bootstrap import (
+    Predictions,
+    paired_bootstrap,
+    paired_bootstrap_with_slices,
+    slice_bootstrap,
+)
 
 FAST = tuple(sorted(pb.BINARY_FAST))
 
@@ -55,10 +60,17 @@ def _sub(p: Predictions, rows: np.ndarray) -> Predictions:
     return Predictions(p.labels[rows], p.proba[rows])
 
 
+@pytest.mark.parametrize("labels", ["threshold", "any"])
 @pytest.mark.parametrize("ties", ["many", "few", "none"])
 @pytest.mark.parametrize("n", [1, 37, 1500])
-def test_binary_engine_equals_sklearn_on_explicit_resamples(ties: str, n: int) -> None:
+def test_binary_engine_equals_sklearn_on_explicit_resamples(ties: str, n: int,
+                                                            labels: str) -> None:
+    """``threshold``: the labels are a threshold on the score (TP and FP from the run of
+    predicted positives); ``any``: labels that are not (TP and FP from masks)."""
     y, a, b = _binary(n, 1, ties)
+    if labels == "any":
+        flip = np.random.default_rng(6).random(n) < 0.2
+        b = Predictions(np.where(flip, 1 - b.labels, b.labels), b.proba)
     g = np.random.default_rng(2).integers(0, 3, n)
     groups = [np.flatnonzero(g == v) for v in range(3) if (g == v).any()]
     engine = pb._BinaryEngine(y, (a, b), FAST, [None, groups])
@@ -219,11 +231,16 @@ def test_identical_models_give_zero_intervals_and_one_slice_is_the_whole() -> No
     same = paired_bootstrap("classification", y, a, a, names, n_boot=60, seed=1)
     assert all(iv.low == 0 and iv.high == 0 for iv in same.values())
     whole = paired_bootstrap("classification", y, a, b, names, n_boot=80, seed=2)
-    one = slice_bootstrap("classification", y, a, b, names, {"all": np.zeros(n, int)},
-                          n_boot=80, seed=2)
+    columns = {"g": np.arange(n) % 3, "all": np.zeros(n, int)}
+    overall, per = paired_bootstrap_with_slices("classification", y, a, b, names, columns,
+                                                n_boot=80, seed=2)
+    assert overall == whole  # drawn once, for the overall and the slices alike
+    assert sorted(per) == ["all", "g"] and sorted(per["g"]) == [0, 1, 2]
     for name in names:  # the same resamples: a slice of every row is the overall delta
-        assert one["all"][0][name].low == pytest.approx(whole[name].low, abs=1e-12)
-        assert one["all"][0][name].high == pytest.approx(whole[name].high, abs=1e-12)
+        assert per["all"][0][name].low == pytest.approx(whole[name].low, abs=1e-12)
+        assert per["all"][0][name].high == pytest.approx(whole[name].high, abs=1e-12)
+    alone = slice_bootstrap("classification", y, a, b, names, columns, n_boot=80, seed=2)
+    assert alone["g"][1]["roc_auc"].delta_samples == 80
 
 
 def test_poisson_counts_have_mean_and_variance_one() -> None:

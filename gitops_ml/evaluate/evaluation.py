@@ -20,13 +20,18 @@ import numpy as np
 
 from gitops_ml.errors import DataCheckError, TrainingError
 from gitops_ml.evaluate import fairness
+from gitops_ml.evaluate import slices as slicing
 from gitops_ml.evaluate.champion import (
     Champion,
     ChampionProvider,
     ExplicitChampion,
     default_provider,
 )
-from gitops_ml.evaluate.paired_bootstrap import MULTINOMIAL_MAX_DRAWS, Predictions, paired_bootstrap
+from gitops_ml.evaluate.paired_bootstrap import (
+    MULTINOMIAL_MAX_DRAWS,
+    Predictions,
+    paired_bootstrap_with_slices,
+)
 from gitops_ml.project.spec import (
     LOWER_IS_BETTER,
     Gate,
@@ -323,6 +328,7 @@ class EvaluationResult:
     timings: dict[str, float] = field(default_factory=dict)
     listed_metrics: tuple[str, ...] = ()
     bootstrap: dict[str, Any] | None = None
+    slices: slicing.SliceReport | None = None  # where it got worse (with a champion)
 
     @property
     def gates_passed(self) -> bool:
@@ -352,6 +358,7 @@ class EvaluationResult:
             "reused_run": self.train.reused,
             "artifact_sha256": self.train.artifact_sha256,
             "notes": list(self.notes),
+            "slices": self.slices.to_dict() if self.slices is not None else None,
         }
 
 
@@ -394,6 +401,18 @@ def _predictions(task: str, s: Scored, classes: np.ndarray | None) -> Prediction
         return Predictions(values=s.pred.astype(np.float64))
     assert classes is not None
     return Predictions(labels=_codes(s.pred, classes), proba=s.proba)
+
+
+def _point(task: str, y: np.ndarray, candidate: Scored,
+           champion: Scored) -> slicing.PointMetrics:
+    """Both models' metrics on some of the test rows, as the overall metrics are computed."""
+    fn = classification_metrics if task == "classification" else regression_metrics
+
+    def on(rows: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+        def sub(s: Scored) -> Scored:
+            return Scored(s.pred[rows], None if s.proba is None else s.proba[rows], s.classes)
+        return fn(y[rows], sub(candidate))[0], fn(y[rows], sub(champion))[0]
+    return on
 
 
 def _read_drift(store: Store, run_key: str) -> dict[str, Any] | None:
@@ -461,6 +480,7 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
 
     champ_metrics: dict[str, float] | None = None
     deltas: dict[str, Delta] = {}
+    slice_report: slicing.SliceReport | None = None
     boot_info: dict[str, Any] | None = None
     if champ is not None and champ_model is not None:
         missing = [c for c in champ_features if c not in test.columns]
@@ -487,9 +507,11 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
                       if not math.isnan(champ_metrics.get(n, math.nan)))
         classes = cand.classes
         y_codes = _codes(y, classes) if classes is not None else y.astype(np.float64)
-        intervals = paired_bootstrap(
+        coding = slicing.code_columns(test, slicing.slice_columns(
+            spec.features.sensitive, spec.features.categorical))
+        intervals, per_slice = paired_bootstrap_with_slices(
             spec.task, y_codes, _predictions(spec.task, cand, classes),
-            _predictions(spec.task, cs, classes), names, n_boot=n_boot,
+            _predictions(spec.task, cs, classes), names, coding.codes, n_boot=n_boot,
             seed=spec.evaluation.seed, confidence=spec.evaluation.confidence,
             n_classes=len(classes) if classes is not None else 0)
         for name in spec.effective_metrics:
@@ -497,6 +519,12 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
             iv = intervals.get(name)
             deltas[name] = Delta(_clean(a - b), iv.low if iv else None,
                                  iv.high if iv else None, iv.delta_samples if iv else 0)
+        if coding.codes:
+            gains = {k: None if d.delta is None else slicing.gain_of(k, d.delta)
+                     for k, d in deltas.items()}
+            slice_report = slicing.report(coding, per_slice, tuple(spec.effective_metrics),
+                                          _point(spec.task, y, cand, cs), gains,
+                                          spec.evaluation.confidence)
     else:
         notes.append("no champion: comparisons against a champion were skipped")
     eval_s = time.perf_counter() - t0
@@ -521,7 +549,8 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
         deltas=deltas, gates=tuple(gates), confusion_matrix=confusion_matrix,
         per_class=per_class, fairness=fair, test_rows=len(test), train=trained,
         notes=tuple(notes), timings={"evaluate_s": round(eval_s, 4)},
-        listed_metrics=tuple(spec.effective_metrics), bootstrap=boot_info)
+        listed_metrics=tuple(spec.effective_metrics), bootstrap=boot_info,
+        slices=slice_report)
     payload = (json.dumps(_jsonable(result.to_dict()), indent=2) + "\n").encode()
     location = store.write_run_file(trained.run_key, EVALUATION_FILE, payload)
     out_file = None

@@ -19,8 +19,8 @@ Two engines compute the metrics from the counts:
 
 - the binary engine (binary classification; accuracy, precision, recall, f1, balanced
   accuracy, roc_auc, log loss, brier): each model's rows in its own score order, in segments
-  of 16 rows stored "slab by slab" (see ``_Layout``), so that the running sums a weighted
-  Mann-Whitney statistic needs are 15 vectorised additions of byte arrays plus a cumulative
+  of 32 rows stored "slab by slab" (see ``_Layout``), so that the running sums a weighted
+  Mann-Whitney statistic needs are 31 vectorised additions of byte arrays plus a cumulative
   sum over the segments, and the confusion counts are byte sums. Slices (each value of a
   column) are contiguous runs of whole segments in a column's layout, so the slices of one
   column cost about what the whole test set costs. The counts are drawn straight into the
@@ -38,8 +38,9 @@ plain resampling loop over scikit-learn within Monte-Carlo error.
 
 Resamples are drawn in chunks so memory stays bounded (about ``CHUNK_ELEMENTS`` counts per
 chunk, one chunk per core at a time), with one generator per resample spawned from the seed:
-the same seed gives the same intervals whatever the chunking and the thread, and the slices
-of a column see the very resamples the overall interval does.
+the same seed gives the same intervals whatever the chunking and the thread.
+``paired_bootstrap_with_slices`` computes the overall and the per-slice intervals from the
+same resamples, drawn once.
 """
 
 from __future__ import annotations
@@ -356,7 +357,8 @@ class _ModelStats:
 
 # --- the binary engine: segment-blocked layouts ----------------------------------------------
 
-SEGMENT = 16
+SEGMENT = 32
+SMALL_MAX = 255 // SEGMENT  # counts up to this keep in-segment sums in a byte
 Scope = list[np.ndarray] | None  # None: all rows; else the row indices of each slice
 BINARY_FAST = frozenset({"accuracy", "precision", "recall", "f1", "balanced_accuracy",
                          "roc_auc", "log_loss", "brier"})
@@ -378,7 +380,7 @@ class _Layout:
     are contiguous, and the running sum of the negatives' weights inside every segment is
     ``SEGMENT - 1`` vectorised additions of whole slabs instead of one sequential cumulative
     sum over all rows. The running sum across segments is then a cumulative sum over ``L``
-    segment totals only, 16 times shorter.
+    segment totals only, 32 times shorter.
 
     With ``P_l`` the positives' weight in segment ``l``, ``E_l`` the negatives' weight in the
     slice's segments before ``l`` and ``Q`` the in-segment running sums, a slice's weighted
@@ -387,34 +389,39 @@ class _Layout:
     weight of each tied group (placed negatives first, those pairs were counted whole).
     """
 
-    def __init__(self, groups: list[np.ndarray], y: np.ndarray, score: np.ndarray | None,
-                 pred: np.ndarray, losses: dict[str, np.ndarray],
+    def __init__(self, rows: np.ndarray, sizes: np.ndarray, y: np.ndarray,
+                 score: np.ndarray | None, pred: np.ndarray, losses: dict[str, np.ndarray],
                  base_pos: np.ndarray | None, sentinel: int) -> None:
+        """``rows``: the row indices in logical order (slice by slice, each in the model's
+        order), ``sizes``: the rows of each slice."""
         parts: list[np.ndarray] = []
         seg_starts: list[int] = []
-        tie_groups: list[np.ndarray] = []
+        tie_parts: list[np.ndarray] = []
+        tie_sizes: list[np.ndarray] = []
         tie_slice = [0]
         at = 0
-        for i, rows in enumerate(groups):
-            if score is not None:
-                rows = rows[np.lexsort((y[rows] == 1, score[rows]))]
+        bounds = np.r_[0, np.cumsum(sizes)]
+        for i in range(len(sizes)):
+            part = rows[bounds[i]:bounds[i + 1]]
             seg_starts.append(at // SEGMENT)
-            pad = (-len(rows)) % SEGMENT
-            if base_pos is None and i == len(groups) - 1 and pad == 0:
+            pad = (-len(part)) % SEGMENT
+            if base_pos is None and i == len(sizes) - 1 and pad == 0:
                 pad = SEGMENT  # a zero column for the other layouts' padding
-            parts.append(np.concatenate([rows, np.full(pad, -1, dtype=np.int64)]))
-            if score is not None and len(rows) > 1:
-                s = score[rows]
+            parts.append(np.concatenate([part, np.full(pad, -1, dtype=np.int64)]))
+            if score is not None and len(part) > 1:
+                # tied groups holding both classes, as logical positions
+                s = score[part]
                 ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])
                 begins = np.r_[0, ends[:-1] + 1]
-                cls = y[rows] == 1
-                n_pos = np.add.reduceat(cls.astype(np.int64), begins)
                 size = ends - begins + 1
-                for b, e in zip(begins[(n_pos > 0) & (n_pos < size)],
-                                ends[(n_pos > 0) & (n_pos < size)], strict=True):
-                    tie_groups.append(np.arange(at + b, at + e + 1))
-            tie_slice.append(len(tie_groups))
-            at += len(rows) + pad
+                n_pos = np.add.reduceat((y[part] == 1).astype(np.int64), begins)
+                mixed = (n_pos > 0) & (n_pos < size)
+                if mixed.any():
+                    keep = np.repeat(mixed, size)
+                    tie_parts.append(at + np.flatnonzero(keep))
+                    tie_sizes.append(size[mixed])
+            tie_slice.append(sum(len(t) for t in tie_sizes))
+            at += len(part) + pad
         logical = np.concatenate(parts)
         self.L = L = len(logical) // SEGMENT
         self.m = len(logical)
@@ -435,10 +442,10 @@ class _Layout:
         self.losses = {k: np.where(real, v[rows_r], 0.0).astype(np.float64).reshape(shape)
                        for k, v in losses.items()}
         self.auc = score is not None
-        if tie_groups:
-            logical_ties = np.concatenate(tie_groups)
+        if tie_parts:
+            logical_ties = np.concatenate(tie_parts)
             self.tie_phys: np.ndarray | None = _physical(logical_ties, L)
-            sizes = np.array([len(g) for g in tie_groups])
+            sizes = np.concatenate(tie_sizes)
             self.tie_begins = np.r_[0, np.cumsum(sizes)[:-1]]
             tie_rows = logical[logical_ties]
             self.tie_posmask = (y[tie_rows] == 1).astype(np.uint8)
@@ -458,9 +465,9 @@ class _Layout:
         """Per-slice sufficient statistics (resamples x slices) of the counts ``W``
         (resamples x physical positions of the base layout).
 
-        ``small``: every count is at most 11, so in-segment sums fit a byte and in-segment
-        sums of products (at most 16 * 11 * 176) 16 bits: the slab arithmetic then runs on
-        bytes and 16-bit words, with no casts (several times faster than int64)."""
+        ``small``: every count is at most SMALL_MAX (7), so in-segment sums fit a byte and
+        in-segment sums of products (at most 32 * 7 * 224) 16 bits: the slab arithmetic then
+        runs on bytes and 16-bit words, with no casts (several times faster than int64)."""
         c = len(W)
         Wl = W if self.gather is None else np.take(W, self.gather, axis=1)
         Wl = Wl.reshape(c, SEGMENT, self.L)
@@ -471,11 +478,11 @@ class _Layout:
         out: dict[str, np.ndarray] = {}
         P_seg = pos.sum(axis=1, dtype=t8)
         out["P"] = self._per_slice(P_seg)
-        out["TP"] = self._per_slice((Wl * self.tp).sum(axis=1, dtype=t8))
-        out["FP"] = self._per_slice((Wl * self.fp).sum(axis=1, dtype=t8))
         for name, loss in self.losses.items():
             out[name] = self._per_slice((Wl * loss).sum(axis=1, dtype=np.float64))
         neg = Wl * self.neg
+        out["TP"] = self._per_slice((Wl * self.tp).sum(axis=1, dtype=t8))
+        out["FP"] = self._per_slice((Wl * self.fp).sum(axis=1, dtype=t8))
         if not (self.auc and "roc_auc" in want):
             out["N"] = self._per_slice(neg.sum(axis=1, dtype=t8))
             return out
@@ -550,9 +557,31 @@ class _BinaryEngine:
         self.proba = tuple(p.proba is not None for p in models)
         losses = [self._losses(y, p) for p in models]
         scores = [None if p.proba is None else p.proba[:, 1] for p in models]
-        everyone = [np.arange(n)]
-        base = _Layout(everyone, y, scores[0] if "roc_auc" in self.want else None,
-                       np.asarray(models[0].labels), losses[0], None, 0)
+        # Each model's order once (negatives first among tied scores); a slice column's
+        # layout is that order partitioned stably by the column's codes.
+        orders = [np.arange(n) if s is None or "roc_auc" not in self.want
+                  else np.lexsort((y == 1, s)) for s in scores]
+        auc_scores = [s if "roc_auc" in self.want else None for s in scores]
+        plans: list[tuple[np.ndarray | None, np.ndarray]] = []  # (codes, sizes) per scope
+        for groups in scopes:
+            if groups is None:
+                plans.append((None, np.array([n])))
+                continue
+            codes = np.empty(n, dtype=np.int64)
+            for j, rows in enumerate(groups):
+                codes[rows] = j
+            plans.append((codes, np.array([len(g) for g in groups])))
+
+        def build(k: int, plan: tuple[np.ndarray | None, np.ndarray],
+                  base_pos: np.ndarray | None, sentinel: int) -> _Layout:
+            codes, sizes = plan
+            rows = orders[k] if codes is None else \
+                orders[k][np.argsort(codes[orders[k]], kind="stable")]
+            return _Layout(rows, sizes, y, auc_scores[k], np.asarray(models[k].labels),
+                           losses[k], base_pos, sentinel)
+
+        # The counts are drawn in the layout of the first scope's candidate: no gather there.
+        base = build(0, plans[0], None, 0)
         self.m = base.m
         self.sentinel = int(np.flatnonzero(base.phys_rows < 0)[0])  # a padded row: zero
         base_pos = np.empty(n, dtype=np.int64)
@@ -560,16 +589,11 @@ class _BinaryEngine:
         base_pos[base.phys_rows[real]] = np.flatnonzero(real)
         self.base_pos = base_pos  # row -> its column in W
         self.real_phys = np.flatnonzero(real)
+        self.pad_phys = np.flatnonzero(~real)
         self.scopes: list[tuple[_Layout, _Layout]] = []
-        for groups in scopes:
-            pair = []
-            for k, p in enumerate(models):
-                if groups is None and k == 0:
-                    pair.append(base)
-                    continue
-                pair.append(_Layout(everyone if groups is None else groups, y,
-                                    scores[k] if "roc_auc" in self.want else None,
-                                    np.asarray(p.labels), losses[k], base_pos, self.sentinel))
+        for i, plan in enumerate(plans):
+            pair = [base if i == 0 else build(0, plan, base_pos, self.sentinel),
+                    build(1, plan, base_pos, self.sentinel)]
             self.scopes.append((pair[0], pair[1]))
 
     def _losses(self, y: np.ndarray, p: Predictions) -> dict[str, np.ndarray]:
@@ -591,6 +615,9 @@ class _BinaryEngine:
     def draw_positions(self) -> np.ndarray | None:
         return self.real_phys
 
+    def draw_zeros(self) -> np.ndarray | None:
+        return self.pad_phys
+
     def counts(self, w: np.ndarray) -> np.ndarray:
         """The engine's count matrix for explicit per-row counts ``w`` (resamples x rows)."""
         W = np.zeros((len(w), self.width), dtype=w.dtype)
@@ -599,15 +626,14 @@ class _BinaryEngine:
 
     def metrics(self, W: np.ndarray) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
         """Per scope: each model's metrics, resamples x slices."""
-        small = W.dtype == np.uint8 and int(W.max(initial=0)) <= 11
+        small = W.dtype == np.uint8 and int(W.max(initial=0)) <= SMALL_MAX
         return [(_binary_metrics(a.stats(W, self.want, small), self.names, self.proba[0]),
                  _binary_metrics(b.stats(W, self.want, small), self.names, self.proba[1]))
                 for a, b in self.scopes]
 
     def deltas(self, W: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per scope, per metric: resamples x slices of candidate - champion."""
-        # products of counts and in-segment sums fit int16 when counts are at most 11
-        small = W.dtype == np.uint8 and int(W.max(initial=0)) <= 11
+        small = W.dtype == np.uint8 and int(W.max(initial=0)) <= SMALL_MAX
         result = []
         for a_layout, b_layout in self.scopes:
             a = _binary_metrics(a_layout.stats(W, self.want, small), self.names, self.proba[0])
@@ -679,6 +705,9 @@ class _GenericEngine:
     def draw_positions(self) -> np.ndarray | None:
         return None
 
+    def draw_zeros(self) -> np.ndarray | None:
+        return None
+
     def deltas(self, W: np.ndarray) -> list[dict[str, np.ndarray]]:
         W8 = W if W.dtype == np.uint8 else (W.astype(np.uint8) if W.max() < 256 else None)
         Wf = W.astype(self.wdtype)
@@ -714,9 +743,10 @@ class _GenericEngine:
 
 
 def _draw(seeds: list[np.random.SeedSequence], method: str, n: int, width: int,
-          positions: np.ndarray | None) -> np.ndarray:
+          positions: np.ndarray | None, zeros: np.ndarray | None = None) -> np.ndarray:
     """Counts of one resample per seed: ``len(seeds) x width``. ``positions`` maps the n rows
-    to their columns (None: column i is row i); other columns get zero counts."""
+    to their columns (None: column i is row i); the other columns (``zeros``) get zero
+    counts."""
     size = len(seeds)
     if method == "poisson":
         half = -(-width // 2)
@@ -728,10 +758,8 @@ def _draw(seeds: list[np.random.SeedSequence], method: str, n: int, width: int,
         # one lookup gives the counts of two rows
         W = np.take(_PAIR_TABLE, u, mode="wrap").view(np.uint8)[:, :width]
         del u
-        if positions is not None and len(positions) < width:
-            keep = np.zeros(width, dtype=bool)
-            keep[positions] = True
-            W[:, ~keep] = 0
+        if zeros is not None and len(zeros):
+            W[:, zeros] = 0
         return W
     itype = np.int32 if size * width < 2**31 else np.int64
     idx: np.ndarray = np.empty((size, n), dtype=itype)
@@ -750,6 +778,8 @@ class _Engine(Protocol):
     def width(self) -> int: ...
 
     def draw_positions(self) -> np.ndarray | None: ...
+
+    def draw_zeros(self) -> np.ndarray | None: ...
 
     def deltas(self, W: np.ndarray) -> list[dict[str, np.ndarray]]: ...
 
@@ -796,6 +826,7 @@ def _bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion: Predi
         eng = _GenericEngine(task, y, candidate, champion, names, n_classes, scopes)
     width = eng.width
     positions = eng.draw_positions()
+    zeros = eng.draw_zeros()
     chunk = max(1, min(n_boot, chunk_elements // max(width, 1)))
     # One generator per resample, spawned from the seed: the same seed gives the same
     # intervals whatever the chunk size and whichever thread draws it.
@@ -803,7 +834,7 @@ def _bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion: Predi
     chunks = [seeds[start:start + chunk] for start in range(0, n_boot, chunk)]
 
     def run(part: list[np.random.SeedSequence]) -> list[dict[str, np.ndarray]]:
-        return eng.deltas(_draw(part, method, n, width, positions))
+        return eng.deltas(_draw(part, method, n, width, positions, zeros))
 
     # Small products per chunk: BLAS threads only spin and fight (2x slower on 2 cores).
     from threadpoolctl import threadpool_limits
@@ -857,29 +888,56 @@ def paired_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion:
                       chunk_elements=chunk_elements, method=method, engine=engine)[0][0]
 
 
-def slice_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion: Predictions,
-                    names: tuple[str, ...], columns: dict[str, np.ndarray], *, n_boot: int,
-                    seed: int, confidence: float = 0.95, n_classes: int = 2,
-                    chunk_elements: int = CHUNK_ELEMENTS, method: str = "auto",
-                    engine: str = "auto") -> dict[str, dict[int, dict[str, Interval]]]:
-    """Per column, per slice code (``columns`` holds one non-negative integer code per row),
-    the intervals of ``metric(candidate on the slice) - metric(champion on the slice)``.
-
-    The resamples are the very ones ``paired_bootstrap`` draws with the same seed (resample
-    the test rows, then score each slice on the rows of it that were drawn), so a slice's
-    interval and the overall one describe the same resampling."""
-    if n_boot <= 0 or len(y) == 0 or not columns:
-        return {}
+def _scopes(columns: dict[str, np.ndarray]) -> tuple[list[Scope], list[np.ndarray]]:
     scopes: list[Scope] = []
-    codes_of: list[np.ndarray] = []
+    present_of: list[np.ndarray] = []
     for codes in columns.values():
         present = np.unique(codes)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], present)
         scopes.append(np.split(order, bounds[1:]))
-        codes_of.append(present)
+        present_of.append(present)
+    return scopes, present_of
+
+
+SliceIntervals = dict[str, dict[int, dict[str, Interval]]]
+
+
+def _by_slice(columns: dict[str, np.ndarray], present_of: list[np.ndarray],
+              got: list[list[dict[str, Interval]]]) -> SliceIntervals:
+    return {col: {int(c): per for c, per in zip(codes, got[k], strict=True)}
+            for k, (col, codes) in enumerate(zip(columns, present_of, strict=True))}
+
+
+def slice_bootstrap(task: str, y: np.ndarray, candidate: Predictions, champion: Predictions,
+                    names: tuple[str, ...], columns: dict[str, np.ndarray], *, n_boot: int,
+                    seed: int, confidence: float = 0.95, n_classes: int = 2,
+                    chunk_elements: int = CHUNK_ELEMENTS, method: str = "auto",
+                    engine: str = "auto") -> SliceIntervals:
+    """Per column, per slice code (``columns`` holds one non-negative integer code per row),
+    the intervals of ``metric(candidate on the slice) - metric(champion on the slice)``: the
+    test rows are resampled, and each slice is scored on the drawn rows of it."""
+    if n_boot <= 0 or len(y) == 0 or not columns:
+        return {}
+    scopes, present_of = _scopes(columns)
     got = _bootstrap(task, y, candidate, champion, names, scopes, n_boot=n_boot, seed=seed,
                      confidence=confidence, n_classes=n_classes,
                      chunk_elements=chunk_elements, method=method, engine=engine)
-    return {col: {int(c): per for c, per in zip(codes, got[k], strict=True)}
-            for k, (col, codes) in enumerate(zip(columns, codes_of, strict=True))}
+    return _by_slice(columns, present_of, got)
+
+
+def paired_bootstrap_with_slices(
+        task: str, y: np.ndarray, candidate: Predictions, champion: Predictions,
+        names: tuple[str, ...], columns: dict[str, np.ndarray], *, n_boot: int, seed: int,
+        confidence: float = 0.95, n_classes: int = 2, chunk_elements: int = CHUNK_ELEMENTS,
+        method: str = "auto", engine: str = "auto") -> tuple[dict[str, Interval],
+                                                             SliceIntervals]:
+    """``paired_bootstrap`` and ``slice_bootstrap`` in one pass: the slices' intervals come
+    from the very resamples of the overall ones (drawn once)."""
+    if n_boot <= 0 or len(y) == 0:
+        return {}, {}
+    scopes, present_of = _scopes(columns)
+    got = _bootstrap(task, y, candidate, champion, names, [None, *scopes], n_boot=n_boot,
+                     seed=seed, confidence=confidence, n_classes=n_classes,
+                     chunk_elements=chunk_elements, method=method, engine=engine)
+    return got[0][0], _by_slice(columns, present_of, got[1:])
