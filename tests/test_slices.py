@@ -15,7 +15,8 @@ from gitops_ml.evaluate import slices as slicing
 from gitops_ml.evaluate.evaluation import evaluate
 from gitops_ml.evaluate.paired_bootstrap import Predictions
 from gitops_ml.project.spec import find_spec, load_config
-from gitops_ml.train import prepare, read_datasets, train
+from gitops_ml.runs.key import run_key
+from gitops_ml.train import read_datasets, train
 
 from .train_fixtures import groups, spec_text, write_repo
 
@@ -121,7 +122,7 @@ def test_evaluation_json_records_the_slices(make_repo, gml) -> None:
     assert rep is not None and rep.columns == ("gender", "contract")
     config = load_config(repo)
     spec = find_spec(config, "g")
-    test = read_datasets(config, prepare(config, spec)).test
+    test = read_datasets(config, run_key(config, spec)).test
     values = {(s.column, s.value) for s in rep.slices}
     assert ("gender", "f") in values and ("gender", "m") in values
     assert ("contract", slicing.MISSING) in values  # missing values are a slice
@@ -146,7 +147,7 @@ def test_evaluation_json_records_the_slices(make_repo, gml) -> None:
     assert alone.slices is None
 
 
-def _stored_evaluation(repo: Path, run_key: str) -> str:
+def _stored_evaluation(repo: Path, key: str) -> str:
     from gitops_ml.runs.store import Store
 
-    return Store.open(load_config(repo)).read_run_file(run_key, "evaluation.json").decode()
+    return Store.open(load_config(repo)).read_run_file(key, "evaluation.json").decode()
