@@ -63,19 +63,18 @@ def storage_options(uri: str) -> dict[str, Any]:
 def filesystem(uri: str) -> tuple[Any, str]:
     """The fsspec file system for ``uri`` and the path within it."""
     try:
-        import fsspec
-        from fsspec.core import split_protocol
+        from fsspec.core import split_protocol, url_to_fs
     except ImportError as exc:  # pragma: no cover - fsspec is a dependency
         raise DataError("fsspec is needed for remote data", hint="pip install fsspec") from exc
     protocol, _ = split_protocol(uri)
     try:
-        fs = fsspec.filesystem(protocol, **storage_options(uri))
+        fs, path = url_to_fs(uri, **storage_options(uri))
     except ImportError as exc:
         extra = " (pip install 'gitops-ml[s3]')" if protocol in ("s3", "s3a") else ""
         raise DataError(f"no support installed for {protocol}:// URIs{extra}: {exc}") from exc
     except ValueError as exc:
         raise DataError(f"unsupported URI {uri}: {exc}") from exc
-    return fs, fs._strip_protocol(uri) if protocol not in ("http", "https") else uri
+    return fs, uri if protocol in ("http", "https") else path
 
 
 @contextlib.contextmanager
