@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitops_ml.errors import ConfigError, NoConfigError, YAMLSyntaxError
-from gitops_ml.project import spec
-from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project import spec, typed_yaml
 from gitops_ml.project import yaml_document as yamlio
 
 from .projects import spec as spec_text
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def load(text: str) -> spec.ModelSpec:
     doc = yamlio.loads(text, "models/m/model.yaml")
-    return schema.load_dataclass(spec.ModelSpec, doc.data, doc)
+    return typed_yaml.load_record(spec.ModelSpec, doc.data, doc)
 
 
 def error_of(text: str) -> ConfigError:

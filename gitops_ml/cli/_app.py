@@ -20,6 +20,7 @@ import click
 
 from gitops_ml import __version__
 from gitops_ml.errors import ExitCode, GitopsMLError, scrub_error
+from gitops_ml.util.frozen import Record
 
 ENVELOPE_VERSION = 1
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,12 +49,14 @@ def state(ctx: click.Context | None = None) -> State:
 
 def to_jsonable(obj: Any) -> Any:
     """Results are frozen dataclasses; this turns them (and paths, enums, tuples) into JSON."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if (dataclasses.is_dataclass(obj) or isinstance(obj, Record)) and not isinstance(obj, type):
         to_dict = getattr(obj, "to_dict", None)
         if callable(to_dict):
             return to_jsonable(to_dict())
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.name.startswith("_")}
+        names = obj.__field_names__ if isinstance(obj, Record) else \
+            [f.name for f in dataclasses.fields(obj)]
+        return {name: to_jsonable(getattr(obj, name)) for name in names
+                if not name.startswith("_")}
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):

@@ -25,7 +25,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
-from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project import typed_yaml
 from gitops_ml.project import yaml_document as yamlio
 from gitops_ml.project.spec import InlinePointer, ModelSpec, PointerRef, ProjectConfig
 from gitops_ml.util.hashing import MD5_DOS2UNIX, MD5_RE
@@ -189,7 +189,7 @@ def load_pointer_file(config: ProjectConfig, rel: str) -> DataPointer:
     if doc.data is None:
         raise ConfigError("the pointer file is empty", location=Location(rel),
                           hint="it needs at least 'uri'")
-    ptr = schema.load_dataclass(InlinePointer, doc.data, doc)
+    ptr = typed_yaml.load_record(InlinePointer, doc.data, doc)
     uri = ptr.uri if uri_scheme(ptr.uri) else norm_local_uri(config, ptr.uri)
     where = doc.location(("uri",))
     return DataPointer(uri=uri, sha256=ptr.sha256, size=ptr.size,

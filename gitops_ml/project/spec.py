@@ -1,26 +1,27 @@
 """The project config (``gitops-ml.yaml``) and model specs (``models/*/model.yaml``).
 
-These are frozen dataclasses loaded by :mod:`gitops_ml.project.typed_yaml`, so every error names
+These are frozen records (:mod:`gitops_ml.util.frozen`: declared like dataclasses, nothing
+compiled when defined) loaded by :mod:`gitops_ml.project.typed_yaml`, so every error names
 ``file:line:column`` and the key path. Validation that needs the world (does the estimator
 class exist, are its params right, is the data's header right) lives in
 :mod:`gitops_ml.project.validate`; this module checks only what the file itself says.
+
+Annotations are evaluated when the classes are defined (no ``from __future__ import
+annotations``): the loader reads them as types, and evaluating them from strings would
+compile each one again at every start.
 """
 
-from __future__ import annotations
-
-import dataclasses
 import glob
-import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from gitops_ml.errors import ConfigError, Location, NoConfigError
-from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project import typed_yaml
 from gitops_ml.project import yaml_document as yamlio
 from gitops_ml.project.yaml_document import Document, KeyPath
+from gitops_ml.util.frozen import Record, asdict, field, replace
 from gitops_ml.util.hashing import SHA256_PATTERN
 
 CONFIG_FILE = "gitops-ml.yaml"
@@ -69,11 +70,10 @@ CHECK_GATES = ("data_checks", "schema", "missing_columns", "new_categories", "em
 
 
 # --- project config ------------------------------------------------------------------------
-# The models below are frozen, compared by identity (eq=False): nothing compares specs by value,
-# and every generated method is an exec() on the start-up path of validate and plan.
+# The models below are frozen records compared by identity (eq=False): nothing compares specs
+# by value.
 
-@dataclass(frozen=True, eq=False)
-class ProjectConfig:
+class ProjectConfig(Record, eq=False):
     """gitops-ml project configuration, at the repository root."""
 
     models: str | tuple[str, ...] = field(
@@ -129,8 +129,7 @@ class ProjectConfig:
 
 # --- model spec ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class InlinePointer:
+class InlinePointer(Record):
     """A data pointer written inline in the spec instead of in a pointer file."""
 
     uri: str = field(metadata={"doc": "Where the data lives: a repo path, file://, https://, s3://"})
@@ -145,8 +144,7 @@ class InlinePointer:
 PointerRef = str | InlinePointer
 
 
-@dataclass(frozen=True, eq=False)
-class Split:
+class Split(Record, eq=False):
     """How to split the training data when there is no test pointer."""
 
     test_size: float = field(default=0.2, metadata={"gt": 0, "lt": 1})
@@ -154,8 +152,7 @@ class Split:
     stratify: bool = True
 
 
-@dataclass(frozen=True, eq=False)
-class DataSpec:
+class DataSpec(Record, eq=False):
     """The model's data, as pointers."""
 
     train: PointerRef = field(metadata={"doc": "Pointer file, DVC .dvc file, or inline pointer."})
@@ -165,8 +162,7 @@ class DataSpec:
     split: Split = field(default_factory=Split)
 
 
-@dataclass(frozen=True, eq=False)
-class Features:
+class Features(Record, eq=False):
     """Model inputs by kind, and the sensitive attributes sliced for bias."""
 
     numeric: tuple[str, ...] = field(default_factory=tuple)
@@ -191,8 +187,7 @@ class Features:
                 seen[name] = kind
 
 
-@dataclass(frozen=True, eq=False)
-class Estimator:
+class Estimator(Record, eq=False):
     """A scikit-learn estimator by class path, or a factory that builds a whole pipeline."""
 
     class_: str | None = field(
@@ -211,8 +206,7 @@ class Estimator:
             raise doc.error((*path, "params"), "'params' goes with 'class', not 'factory'")
 
 
-@dataclass(frozen=True, eq=False)
-class Gate:
+class Gate(Record, eq=False):
     """A quality gate. Exactly one of metric, drift, fairness, check."""
 
     metric: str | None = None
@@ -275,12 +269,11 @@ class Gate:
         subject = self.subject
         if kind in allowed and subject not in allowed[kind]:
             raise doc.error((*path, kind), f"unknown {kind} gate '{subject}'",
-                            hint=schema.did_you_mean(subject, allowed[kind])
+                            hint=typed_yaml.did_you_mean(subject, allowed[kind])
                             or "allowed: " + ", ".join(allowed[kind]))
 
 
-@dataclass(frozen=True, eq=False)
-class ColumnContract:
+class ColumnContract(Record, eq=False):
     """What a column must look like (a data contract)."""
 
     dtype: Literal["int", "float", "number", "string", "bool", "category", "datetime"] | None = None
@@ -312,8 +305,7 @@ def drift_method_mismatch(method: str, kind: str, column: str) -> tuple[str, str
             f"column '{column}' is {kind}", f"for a {kind} column use {fits}")
 
 
-@dataclass(frozen=True, eq=False)
-class DriftColumn:
+class DriftColumn(Record, eq=False):
     """Per-column drift method and threshold (Evidently's names)."""
 
     method: Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
@@ -321,8 +313,7 @@ class DriftColumn:
     threshold: float | None = None
 
 
-@dataclass(frozen=True, eq=False)
-class DriftSettings:
+class DriftSettings(Record, eq=False):
     """Drift detection settings. Defaults reproduce Evidently's DataDriftPreset."""
 
     method: Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div",
@@ -335,8 +326,7 @@ class DriftSettings:
     report_sample_rows: int = field(default=50_000, metadata={"ge": 1})
 
 
-@dataclass(frozen=True, eq=False)
-class Evaluation:
+class Evaluation(Record, eq=False):
     """How deltas against the champion get their confidence intervals."""
 
     bootstrap: int = field(default=1000, metadata={"ge": 0, "le": 100_000,
@@ -345,16 +335,14 @@ class Evaluation:
     confidence: float = field(default=0.95, metadata={"gt": 0, "lt": 1})
 
 
-@dataclass(frozen=True, eq=False)
-class Promotion:
+class Promotion(Record, eq=False):
     """The stage a merge promotes to, and the version bump."""
 
     stage: str = field(default="production", metadata={"pattern": NAME_PATTERN})
     bump: Literal["major", "minor", "patch"] = "minor"
 
 
-@dataclass(frozen=True, eq=False)
-class ModelSpec:
+class ModelSpec(Record, eq=False):
     """A model: its data, features, estimator, metrics and quality gates."""
 
     name: str = field(metadata={"pattern": NAME_PATTERN,
@@ -392,7 +380,7 @@ class ModelSpec:
             if metric not in valid:
                 raise doc.error(
                     (*path, "metrics", i), f"metric '{metric}' is not valid for {self.task}",
-                    hint=schema.did_you_mean(metric, valid) or "valid: " + ", ".join(valid))
+                    hint=typed_yaml.did_you_mean(metric, valid) or "valid: " + ", ".join(valid))
         listed = set(self.effective_metrics)
         for i, gate in enumerate(self.gates):
             if gate.metric is not None and gate.metric not in listed:
@@ -400,7 +388,7 @@ class ModelSpec:
                     (*path, "gates", i, "metric"),
                     f"gate on metric '{gate.metric}', which is not in metrics",
                     hint="add it to 'metrics' or fix the name"
-                    + (f"; {m}" if (m := schema.did_you_mean(gate.metric, listed)) else ""))
+                    + (f"; {m}" if (m := typed_yaml.did_you_mean(gate.metric, listed)) else ""))
         inputs = set(self.features.model_inputs)
         if self.target in inputs:
             raise doc.error((*path, "target"), f"target '{self.target}' is also a feature")
@@ -414,7 +402,7 @@ class ModelSpec:
 
     def canonical(self) -> dict[str, Any]:
         """The spec as plain data, without fields that do not change the model."""
-        data = asdict(self)
+        data: dict[str, Any] = asdict(self)
         for key in ("file", "description", "gates", "promotion", "drift", "evaluation"):
             data.pop(key, None)
         return data
@@ -422,15 +410,17 @@ class ModelSpec:
     def canonical_hash(self) -> str:
         """sha256 of the canonical spec: what goes into the run key."""
         import hashlib
+        import json
 
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def spec_hash(self) -> str:
         """sha256 of the whole spec, gates included (recorded in manifests)."""
-        data = asdict(self)
+        data: dict[str, Any] = asdict(self)
         data.pop("file", None)
         import hashlib
+        import json
 
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -455,16 +445,16 @@ def load_config(root: str | Path | None = None) -> ProjectConfig:
     root_path = find_root(root or ".")
     doc = yamlio.load(root_path / CONFIG_FILE, display=CONFIG_FILE)
     data = {} if doc.data is None else doc.data
-    cfg = schema.load_dataclass(ProjectConfig, data, doc)
-    return dataclasses.replace(cfg, root=str(root_path))
+    cfg = typed_yaml.load_record(ProjectConfig, data, doc)
+    return replace(cfg, root=str(root_path))
 
 
 def load_spec_document(path: Path, display: str) -> tuple[ModelSpec, Document]:
     doc = yamlio.load(path, display=display)
     if doc.data is None:
         raise ConfigError("the model spec is empty", location=Location(display))
-    spec = schema.load_dataclass(ModelSpec, doc.data, doc)
-    return dataclasses.replace(spec, file=display), doc
+    spec = typed_yaml.load_record(ModelSpec, doc.data, doc)
+    return replace(spec, file=display), doc
 
 
 def load_spec(path: str | Path, config: ProjectConfig | None = None) -> ModelSpec:
@@ -566,7 +556,7 @@ def find_spec(config: ProjectConfig, model: str) -> ModelSpec:
     if not matches:
         names = sorted({n for n in claims.values() if n is not None})
         unread = [rel for rel, name in claims.items() if name is None]
-        hint = schema.did_you_mean(model, names) or \
+        hint = typed_yaml.did_you_mean(model, names) or \
             ("models: " + ", ".join(names) if names else "no model specs found")
         if unread:
             hint += f"; {len(unread)} spec(s) could not be read ({', '.join(unread[:3])}" \
@@ -583,9 +573,9 @@ def find_spec(config: ProjectConfig, model: str) -> ModelSpec:
 
 
 def spec_json_schema() -> dict[str, Any]:
-    return schema.json_schema(ModelSpec, "gitops-ml model spec", f"{SCHEMA_BASE}/model.json")
+    return typed_yaml.json_schema(ModelSpec, "gitops-ml model spec", f"{SCHEMA_BASE}/model.json")
 
 
 def config_json_schema() -> dict[str, Any]:
-    return schema.json_schema(ProjectConfig, "gitops-ml project config",
+    return typed_yaml.json_schema(ProjectConfig, "gitops-ml project config",
                               f"{SCHEMA_BASE}/config.json")

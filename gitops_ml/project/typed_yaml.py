@@ -1,8 +1,10 @@
-"""Typed loading of YAML documents into frozen dataclasses, and their JSON Schema.
+"""Typed loading of YAML documents into frozen records, and their JSON Schema.
 
 Why not pydantic: ``validate`` is the pre-commit path and must start about as fast as
 ``import click, yaml``; building pydantic models costs more than our whole budget. The specs
-are small, so a few dozen lines over ``dataclasses`` do the job, with errors that name the
+are small :class:`~gitops_ml.util.frozen.Record` classes (frozen, slotted, nothing compiled
+when they are defined). The first time a class is loaded, each of its fields' types is turned
+into a converter function once; loading is then one call per value, with errors that name the
 file, line, column and key path, and "did you mean …?" for misspelled keys.
 
 Field metadata understood here:
@@ -10,33 +12,37 @@ Field metadata understood here:
 - ``doc``: a description, copied into the JSON Schema;
 - ``ge`` / ``le`` / ``gt`` / ``lt``: numeric bounds;
 - ``pattern``: a regex a string must match (checked and put in the schema);
-- ``min_items``: the least number of list items.
+- ``min_items``: the least number of list items;
+- ``internal``: not read from YAML (set by the loader, e.g. the spec's file).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import re
 import types
 import typing
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from gitops_ml.errors import ConfigError
 from gitops_ml.project.yaml_document import Document, KeyPath
+from gitops_ml.util.frozen import Field, Record, is_record
 
-T = TypeVar("T")
+R = TypeVar("R", bound=Record)
 
-_HINTS: dict[type, dict[str, Any]] = {}
+# A converter checks one YAML value against a declared type and builds it.
+Converter = Callable[[Any, Document, KeyPath], Any]
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+    hints: dict[str, Any] | None = cls.__dict__.get("_typed_yaml_hints")
+    if hints is None:
+        hints = typing.get_type_hints(cls)
+        type.__setattr__(cls, "_typed_yaml_hints", hints)
+    return hints
 
 
-def yaml_key(f: dataclasses.Field[Any]) -> str:
+def yaml_key(f: Field) -> str:
     return str(f.metadata.get("key", f.name))
 
 
@@ -60,7 +66,7 @@ def _describe(tp: Any) -> str:
         return "a mapping"
     if origin in (Union, types.UnionType):
         return " or ".join(_describe(a) for a in get_args(tp) if a is not type(None))
-    if dataclasses.is_dataclass(tp):
+    if is_record(tp):
         return "a mapping"
     return str(tp)
 
@@ -84,15 +90,20 @@ def _type_name(value: Any) -> str:
 
 
 def did_you_mean(word: str, choices: typing.Iterable[str]) -> str | None:
+    import difflib
+
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 
 
-def _check_bounds(value: Any, meta: typing.Mapping[str, Any], doc: Document, path: KeyPath) -> None:
+_BOUND_KEYS = ("ge", "gt", "le", "lt", "pattern", "min_items")
+
+
+def _check_bounds(value: Any, meta: Mapping[str, Any], doc: Document, path: KeyPath) -> None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         import operator
 
-        checks: tuple[tuple[str, typing.Callable[[Any, Any], bool], str], ...] = (
+        checks: tuple[tuple[str, Callable[[Any, Any], bool], str], ...] = (
             ("ge", operator.ge, "at least"),
             ("gt", operator.gt, "greater than"),
             ("le", operator.le, "at most"),
@@ -108,117 +119,177 @@ def _check_bounds(value: Any, meta: typing.Mapping[str, Any], doc: Document, pat
         raise doc.error(path, f"needs at least {meta['min_items']} item(s)")
 
 
-def convert(tp: Any, value: Any, doc: Document, path: KeyPath,
-            meta: typing.Mapping[str, Any] | None = None) -> Any:
-    """Check ``value`` against the type ``tp`` and build it. Errors name the key path."""
+def _bounded(meta: Mapping[str, Any], check: Callable[[Any, Document, KeyPath], Any]
+             ) -> Converter:
+    """``check``, followed by the bounds ``meta`` declares (when it declares any)."""
+    if not any(k in meta for k in _BOUND_KEYS):
+        return check
+
+    def conv(value: Any, doc: Document, path: KeyPath) -> Any:
+        out = check(value, doc, path)
+        _check_bounds(value, meta, doc, path)
+        return out
+
+    return conv
+
+
+def converter(tp: Any, meta: Mapping[str, Any] | None = None) -> Converter:
+    """The converter of the type ``tp`` (with a field's ``meta`` bounds): made once per field,
+    it checks a YAML value and builds it, or raises a :class:`ConfigError` at its key path."""
     meta = meta or {}
     origin = get_origin(tp)
     if tp is Any:
-        return value
+        return lambda value, doc, path: value
     if origin in (Union, types.UnionType):
-        options = get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        errors: list[ConfigError] = []
-        for option in options:
-            if option is type(None):
-                continue
-            if not _shape_matches(option, value):
-                continue
-            try:
-                return convert(option, value, doc, path, meta)
-            except ConfigError as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
-        raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
+        return _union(tp, meta)
     if origin is Literal:
-        allowed = get_args(tp)
+        return _literal(tp)
+    if origin in (list, tuple):
+        item = converter(get_args(tp)[0])
+
+        def sequence(value: Any, doc: Document, path: KeyPath) -> Any:
+            if not isinstance(value, list):
+                raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
+            _check_bounds(value, meta, doc, path)
+            return tuple([item(v, doc, (*path, i)) for i, v in enumerate(value)])
+
+        return sequence
+    if origin is dict:
+        val = converter(get_args(tp)[1])
+
+        def mapping(value: Any, doc: Document, path: KeyPath) -> Any:
+            if not isinstance(value, dict):
+                raise doc.error(path, f"expected a mapping, got {_type_name(value)}")
+            return {k: val(v, doc, (*path, k)) for k, v in value.items()}
+
+        return mapping
+    if is_record(tp):
+        return lambda value, doc, path: load_record(tp, value, doc, path)
+    if tp in _SCALARS:
+        return _bounded(meta, _SCALARS[tp])
+    raise TypeError(f"typed_yaml: unsupported type {tp!r}")  # a bug in our models
+
+
+def _bool(value: Any, doc: Document, path: KeyPath) -> Any:
+    if not isinstance(value, bool):
+        raise doc.error(path, f"expected true or false, got {_type_name(value)}")
+    return value
+
+
+def _int(value: Any, doc: Document, path: KeyPath) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(path, f"expected an integer, got {_type_name(value)}")
+    return value
+
+
+def _float(value: Any, doc: Document, path: KeyPath) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise doc.error(path, f"expected a number, got {_type_name(value)}")
+    return float(value)
+
+
+def _str(value: Any, doc: Document, path: KeyPath) -> Any:
+    if not isinstance(value, str):
+        raise doc.error(path, f"expected a string, got {_type_name(value)}")
+    return value
+
+
+_SCALARS: dict[Any, Converter] = {bool: _bool, int: _int, float: _float, str: _str}
+
+
+def _literal(tp: Any) -> Converter:
+    allowed = get_args(tp)
+
+    def literal(value: Any, doc: Document, path: KeyPath) -> Any:
         if value not in allowed:
             hint = did_you_mean(str(value), [str(a) for a in allowed])
             raise doc.error(
                 path, f"expected one of {', '.join(repr(a) for a in allowed)}, got {value!r}",
                 hint=hint)
         return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
-        _check_bounds(value, meta, doc, path)
-        (item_tp,) = get_args(tp)
-        return tuple(convert(item_tp, v, doc, (*path, i)) for i, v in enumerate(value))
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
-        _check_bounds(value, meta, doc, path)
-        item_tp = get_args(tp)[0]
-        return tuple(convert(item_tp, v, doc, (*path, i)) for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise doc.error(path, f"expected a mapping, got {_type_name(value)}")
-        _, val_tp = get_args(tp)
-        return {k: convert(val_tp, v, doc, (*path, k)) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return load_dataclass(tp, value, doc, path)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise doc.error(path, f"expected true or false, got {_type_name(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise doc.error(path, f"expected an integer, got {_type_name(value)}")
-        _check_bounds(value, meta, doc, path)
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise doc.error(path, f"expected a number, got {_type_name(value)}")
-        _check_bounds(value, meta, doc, path)
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise doc.error(path, f"expected a string, got {_type_name(value)}")
-        _check_bounds(value, meta, doc, path)
-        return value
-    raise TypeError(f"schema: unsupported type {tp!r}")  # a bug in our models, not user input
+
+    return literal
 
 
-def _shape_matches(tp: Any, value: Any) -> bool:
-    """Whether ``value`` has the right Python shape to be tried as ``tp`` in a union."""
+def _union(tp: Any, meta: Mapping[str, Any]) -> Converter:
+    nullable = type(None) in get_args(tp)
+    options = [(_shape(option), converter(option, meta))
+                for option in get_args(tp) if option is not type(None)]
+
+    def union(value: Any, doc: Document, path: KeyPath) -> Any:
+        if value is None and nullable:
+            return None
+        first: ConfigError | None = None
+        for fits, conv in options:
+            if not fits(value):
+                continue
+            try:
+                return conv(value, doc, path)
+            except ConfigError as exc:
+                if first is None:
+                    first = exc
+        if first is not None:
+            raise first
+        raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
+
+    return union
+
+
+def _shape(tp: Any) -> Callable[[Any], bool]:
+    """Whether a value has the right Python shape to be tried as ``tp`` in a union."""
     origin = get_origin(tp)
-    if tp is Any:
-        return True
+    if tp is Any or origin is Literal:
+        return lambda value: True
     if origin in (list, tuple):
-        return isinstance(value, list)
-    if origin is dict or (dataclasses.is_dataclass(tp)):
-        return isinstance(value, dict)
-    if origin is Literal:
-        return True
+        return lambda value: isinstance(value, list)
+    if origin is dict or is_record(tp):
+        return lambda value: isinstance(value, dict)
     if tp is str:
-        return isinstance(value, str)
+        return lambda value: isinstance(value, str)
     if tp is bool:
-        return isinstance(value, bool)
+        return lambda value: isinstance(value, bool)
     if tp in (int, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return True
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+    return lambda value: True
 
 
-def load_dataclass(cls: type[T], value: Any, doc: Document, path: KeyPath = ()) -> T:
-    """Build the dataclass ``cls`` from a YAML mapping, rejecting unknown keys."""
+class _Plan:
+    """How to load one record class: its YAML keys, each with a converter."""
+
+    __slots__ = ("fields", "keys")
+
+    def __init__(self, cls: type[Record]) -> None:
+        hints = _hints(cls)
+        loaded = [f for f in cls.__fields__ if not f.metadata.get("internal")]
+        self.keys = {yaml_key(f): f for f in loaded}
+        self.fields = tuple((yaml_key(f), f.name, converter(hints[f.name], f.metadata),
+                             f.required) for f in loaded)
+
+
+def _plan(cls: type[Record]) -> _Plan:
+    plan: _Plan | None = cls.__dict__.get("_typed_yaml_plan")
+    if plan is None:
+        plan = _Plan(cls)
+        type.__setattr__(cls, "_typed_yaml_plan", plan)
+    return plan
+
+
+def load_record(cls: type[R], value: Any, doc: Document, path: KeyPath = ()) -> R:
+    """Build the record ``cls`` from a YAML mapping, rejecting unknown keys."""
     if not isinstance(value, dict):
         raise doc.error(path, f"expected a mapping, got {_type_name(value)}")
-    hints = _hints(cls)
-    fields = {yaml_key(f): f for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-              if f.init and not f.metadata.get("internal")}
+    plan = _plan(cls)
     for key in value:
-        if key not in fields:
+        if key not in plan.keys:
             raise doc.error(
                 (*path, key), f"unknown key '{key}'",
-                hint=did_you_mean(key, fields) or "allowed: " + ", ".join(sorted(fields)),
+                hint=did_you_mean(key, plan.keys) or "allowed: " + ", ".join(sorted(plan.keys)),
             )
     kwargs: dict[str, Any] = {}
-    for key, f in fields.items():
+    for key, name, conv, required in plan.fields:
         if key in value:
-            kwargs[f.name] = convert(hints[f.name], value[key], doc, (*path, key), f.metadata)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            kwargs[name] = conv(value[key], doc, (*path, key))
+        elif required:
             raise doc.error(path, f"missing required key '{key}'")
     try:
         obj = cls(**kwargs)
@@ -232,10 +303,10 @@ def load_dataclass(cls: type[T], value: Any, doc: Document, path: KeyPath = ()) 
 
 # --- JSON Schema ---------------------------------------------------------------------------
 
-def json_schema(cls: type, title: str, schema_id: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a dataclass model, with shared ``$defs``."""
+def json_schema(cls: type[Record], title: str, schema_id: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a record class, with shared ``$defs``."""
     defs: dict[str, Any] = {}
-    root = _schema_of_dataclass(cls, defs)
+    root = _schema_of_record(cls, defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": schema_id,
@@ -245,12 +316,12 @@ def json_schema(cls: type, title: str, schema_id: str) -> dict[str, Any]:
     }
 
 
-def _schema_of_dataclass(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
+def _schema_of_record(cls: type[Record], defs: dict[str, Any]) -> dict[str, Any]:
     hints = _hints(cls)
     props: dict[str, Any] = {}
     required = []
-    for f in dataclasses.fields(cls):
-        if not f.init or f.metadata.get("internal"):
+    for f in cls.__fields__:
+        if f.metadata.get("internal"):
             continue
         key = yaml_key(f)
         prop = _schema_of(hints[f.name], defs)
@@ -262,11 +333,10 @@ def _schema_of_dataclass(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
                 prop[js] = f"^(?:{value})$" if m == "pattern" else value
         if "doc" in f.metadata:
             prop["description"] = f.metadata["doc"]
-        if f.default is not dataclasses.MISSING and isinstance(
-                f.default, (str, int, float, bool)):
+        if isinstance(f.default, (str, int, float, bool)):
             prop["default"] = f.default
         props[key] = prop
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        if f.required:
             required.append(key)
     out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
@@ -303,10 +373,10 @@ def _schema_of(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
         if type(None) in get_args(tp):
             schemas.append({"type": "null"})
         return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    if is_record(tp):
         name = tp.__name__
         if name not in defs:
             defs[name] = {}  # placeholder against recursion
-            defs[name] = _schema_of_dataclass(tp, defs)
+            defs[name] = _schema_of_record(tp, defs)
         return {"$ref": f"#/$defs/{name}"}
-    raise TypeError(f"schema: unsupported type {tp!r}")
+    raise TypeError(f"typed_yaml: unsupported type {tp!r}")

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
-from gitops_ml.project import catalogue, spec
-from gitops_ml.project import typed_yaml as schema
+from gitops_ml.project import catalogue, spec, typed_yaml
 from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.project.yaml_document import Document
 
@@ -205,7 +204,7 @@ def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> N
         if base not in info.params and not info.accepts_kwargs:
             raise doc.error(("estimator", "params", key),
                             f"'{key}' is not a parameter of {name}",
-                            hint=schema.did_you_mean(base, info.params)
+                            hint=typed_yaml.did_you_mean(base, info.params)
                             or "parameters: " + ", ".join(info.params))
     wrong = {"classification": "regressor", "regression": "classifier"}[model.task]
     if info.kind == wrong:
@@ -229,7 +228,7 @@ def catalogue_estimator(path: str, doc: Document) -> catalogue.EstimatorInfo:
         short = path.rsplit(".", 1)[-1]
         same_name = [n for n in cat.names() if n.rsplit(".", 1)[-1] == short]
         hint = (f"did you mean '{same_name[0]}'?" if same_name
-                else schema.did_you_mean(path, cat.names())
+                else typed_yaml.did_you_mean(path, cat.names())
                 or "name one of scikit-learn's estimators, or build a pipeline of them in "
                    "estimator.factory")
         raise doc.error(where, f"'{path}' is not a scikit-learn estimator "
@@ -256,7 +255,7 @@ def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
     names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if func not in names:
         raise doc.error(where, f"{file} defines no function '{func}'",
-                        hint=schema.did_you_mean(func, names))
+                        hint=typed_yaml.did_you_mean(func, names))
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -293,6 +292,6 @@ def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document,
             if column not in columns:
                 raise doc.error(
                     ("data", role), f"column '{column}' ({where}) is not in the {role} data's "
-                    "header", hint=schema.did_you_mean(column, columns))
+                    "header", hint=typed_yaml.did_you_mean(column, columns))
         header_checked.append(role)
     return tuple(header_checked)
