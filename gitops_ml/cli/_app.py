@@ -8,7 +8,6 @@ translated to one line (or a JSON envelope, or a GitHub annotation) in :func:`ma
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import os
 import sys
@@ -48,7 +47,9 @@ def state(ctx: click.Context | None = None) -> State:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Results are frozen dataclasses; this turns them (and paths, enums, tuples) into JSON."""
+    """Results are frozen records or dataclasses; this turns them (and paths, enums, tuples)
+    into JSON."""
+    import dataclasses  # not at import: --help does not need it
     if (dataclasses.is_dataclass(obj) or isinstance(obj, Record)) and not isinstance(obj, type):
         to_dict = getattr(obj, "to_dict", None)
         if callable(to_dict):

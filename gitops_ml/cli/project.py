@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from gitops_ml.cli._app import common_options, emit, state
@@ -56,6 +54,8 @@ def plan(base: str | None, matrix_only: bool) -> None:
 
     result = run_plan(state().repo, base)
     if matrix_only:
+        import json
+
         click.echo(json.dumps(result.matrix, separators=(",", ":")))
         return
 
@@ -77,6 +77,8 @@ def plan(base: str | None, matrix_only: bool) -> None:
 @common_options
 def schema(kind: str) -> None:
     """Print the JSON Schema of a model spec (default) or of gitops-ml.yaml."""
+    import json
+
     from gitops_ml.project import spec
 
     data = spec.spec_json_schema() if kind == "model" else spec.config_json_schema()

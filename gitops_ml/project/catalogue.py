@@ -15,15 +15,15 @@ import importlib.util
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gitops_ml.util.frozen import Record
 
 CATALOGUE_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class EstimatorInfo:
+class EstimatorInfo(Record):
     """What validate needs to know of an estimator class."""
 
     path: str  # public import path, e.g. sklearn.linear_model.LogisticRegression

@@ -7,16 +7,15 @@ result is also a GitHub Actions matrix, so N affected models fan out over N runn
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from gitops_ml.project import spec
 from gitops_ml.project.spec import InlinePointer, ModelSpec, ProjectConfig
 from gitops_ml.util import git as gitutil
+from gitops_ml.util.frozen import Record
 
 
-@dataclass(frozen=True)
-class AffectedModel:
+class AffectedModel(Record):
     """A model the change affects, and why."""
 
     name: str
@@ -24,8 +23,7 @@ class AffectedModel:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class PlanResult:
+class PlanResult(Record):
     """The affected models since a base revision."""
 
     base: str | None
@@ -57,11 +55,17 @@ def model_inputs(config: ProjectConfig, model: ModelSpec) -> dict[str, str]:
 
 def plan(root: str | None = None, base: str | None = None) -> PlanResult:
     config = spec.load_config(root)
-    models = spec.load_specs(config)
     if base is None:
         return PlanResult(None, 0, tuple(
-            AffectedModel(m.name, m.file, ("no --base: every model",)) for m in models))
-    changed = gitutil.changed_files(config.root, base)
+            AffectedModel(m.name, m.file, ("no --base: every model",))
+            for m in spec.load_specs(config)))
+    pending = gitutil.ChangedFiles(config.root, base)  # git answers while the specs load
+    try:
+        models = spec.load_specs(config)
+    except BaseException:
+        pending.cancel()
+        raise
+    changed = pending.result()
     changed_set = set(changed)
     affected = []
     for model in models:

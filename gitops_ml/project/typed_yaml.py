@@ -18,6 +18,7 @@ Field metadata understood here:
 
 from __future__ import annotations
 
+import inspect  # already imported by click
 import re
 import types
 import typing
@@ -34,10 +35,18 @@ R = TypeVar("R", bound=Record)
 Converter = Callable[[Any, Document, KeyPath], Any]
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: type[Record]) -> dict[str, Any]:
+    """The declared type of each field. Annotations written as strings (``from __future__
+    import annotations``) are evaluated, at a compile each: the spec models avoid them."""
     hints: dict[str, Any] | None = cls.__dict__.get("_typed_yaml_hints")
     if hints is None:
-        hints = typing.get_type_hints(cls)
+        declared: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            declared.update(inspect.get_annotations(klass))
+        hints = {f.name: declared[f.name] for f in cls.__fields__}
+        if any(isinstance(tp, str) for tp in hints.values()):
+            evaluated = typing.get_type_hints(cls)
+            hints = {name: evaluated[name] for name in hints}
         type.__setattr__(cls, "_typed_yaml_hints", hints)
     return hints
 

@@ -4,7 +4,6 @@ fitting anything, and without importing scikit-learn when its catalogue answers.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,10 @@ from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
 from gitops_ml.project import catalogue, spec, typed_yaml
 from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.project.yaml_document import Document
+from gitops_ml.util.frozen import Record, field
 
 
-@dataclass(frozen=True, eq=False)
-class Problem:
+class Problem(Record, eq=False):
     """One problem found, as the one line a user sees and its parts."""
 
     code: str
@@ -33,8 +32,7 @@ class Problem:
                    loc.line if loc else None, loc.column if loc else None, err.key_path)
 
 
-@dataclass(frozen=True, eq=False)
-class ModelCheck:
+class ModelCheck(Record, eq=False):
     """A model that passed, and which data headers were checked."""
 
     name: str
@@ -43,8 +41,7 @@ class ModelCheck:
     header_checked: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False)
-class ValidationResult:
+class ValidationResult(Record, eq=False):
     """Everything validate checked, and the problems found."""
 
     config: str
@@ -104,6 +101,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
     models: list[ModelCheck] = []
     seen: dict[str, str] = {}
     checked_pointers: set[str] = set()
+    headers: dict[str, list[str] | None] = {}
     all_names = _all_names(config, spec_rels) if paths else {}
     for rel in spec_rels:
         try:
@@ -116,7 +114,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
             check_estimator(config, model, doc)
             check_drift_methods(model, doc)
             check_fairness_gates(model, doc)
-            header_checked = _check_data(config, model, doc, checked_pointers) \
+            header_checked = _check_data(config, model, doc, checked_pointers, headers) \
                 if check_data else ()
             models.append(ModelCheck(model.name, rel, model.estimator.class_ or
                                      f"factory {model.estimator.factory}", header_checked))
@@ -260,9 +258,10 @@ def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
 
 # --- data ----------------------------------------------------------------------------------
 
-def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document,
-                checked: set[str]) -> tuple[str, ...]:
-    """Check each pointer, and the columns against the header when the data is local."""
+def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document, checked: set[str],
+                headers: dict[str, list[str] | None]) -> tuple[str, ...]:
+    """Check each pointer, and the columns against the header when the data is local.
+    ``headers`` holds the header of each data ref already checked in this run."""
     data = _data()
     header_checked = []
     needed = [("target", model.target)]
@@ -274,8 +273,11 @@ def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document,
         if ref is None:
             continue
         try:
-            data.check_pointer(config, ref)
-            header = data.local_header(config, ref)
+            if isinstance(ref, str) and ref in headers:  # models often share their data
+                header = headers[ref]
+            else:
+                data.check_pointer(config, ref)
+                header = data.local_header(config, ref)
         except (DataError, ConfigError) as err:
             if err.location is None:
                 err.location = doc.location(("data", role))
@@ -283,6 +285,7 @@ def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document,
             raise
         if isinstance(ref, str):
             checked.add(ref)
+            headers[ref] = header
         if header is None:
             continue
         columns = set(header)

@@ -12,7 +12,6 @@ no need for them. Integers are bounded too (Python refuses to parse more than 4,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,22 @@ def format_path(path: KeyPath) -> str:
     return out
 
 
-@dataclass
 class Document:
-    """A loaded YAML document: plain data plus the position of every key path."""
+    """A loaded YAML document: plain data plus the position of every key path.
 
-    file: str
-    data: Any
-    marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    A plain class (not a dataclass): it is on the start-up path of ``validate`` and ``plan``.
+    """
+
+    __slots__ = ("data", "file", "marks")
+
+    def __init__(self, file: str, data: Any,
+                 marks: dict[KeyPath, tuple[int, int]] | None = None) -> None:
+        self.file = file
+        self.data = data
+        self.marks: dict[KeyPath, tuple[int, int]] = {} if marks is None else marks
+
+    def __repr__(self) -> str:
+        return f"Document({self.file!r})"
 
     def location(self, path: KeyPath) -> Location:
         """The location of ``path``, or of its nearest ancestor that has one."""

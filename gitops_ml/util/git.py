@@ -61,20 +61,45 @@ def changed_files(repo: str | Path, base: str) -> list[str]:
 
     Two git calls whatever the history's length: start-up is plan's whole cost.
     """
-    diff_args = ["diff", "--name-only", "--no-renames", "--relative", "-z"]
-    # both questions at once: each git process costs a few ms to start, plan's whole budget
-    untracked = _start_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
-    diff = run_git(repo, *diff_args, "--merge-base", base, "--", check=False)
-    others, err = untracked.communicate(timeout=120)
-    if untracked.returncode != 0:
-        raise GitError(f"git ls-files failed: {err.strip() or untracked.returncode}")
-    if diff.returncode != 0:
-        _diagnose_base(repo, base)
-        # no merge base (unrelated histories): compare with base itself
-        diff = run_git(repo, *diff_args, base, "--")
-    files = {p for p in diff.stdout.split("\0") if p}
-    files.update(p for p in others.split("\0") if p)
-    return sorted(files)
+    return ChangedFiles(repo, base).result()
+
+
+class ChangedFiles:
+    """:func:`changed_files`, started now and collected by :meth:`result`, so the caller can
+    work (read the specs) while git answers. Both git processes run at once: each costs a few
+    ms to start, and start-up is plan's whole budget."""
+
+    _DIFF = ("diff", "--name-only", "--no-renames", "--relative", "-z")
+
+    def __init__(self, repo: str | Path, base: str) -> None:
+        self.repo, self.base = repo, base
+        self._untracked = _start_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
+        try:
+            self._diff = _start_git(repo, *self._DIFF, "--merge-base", base, "--")
+        except BaseException:
+            self.cancel()
+            raise
+
+    def result(self) -> list[str]:
+        diff_out, _ = self._diff.communicate(timeout=120)
+        others, err = self._untracked.communicate(timeout=120)
+        if self._untracked.returncode != 0:
+            raise GitError(f"git ls-files failed: {err.strip() or self._untracked.returncode}")
+        if self._diff.returncode != 0:
+            _diagnose_base(self.repo, self.base)
+            # no merge base (unrelated histories): compare with base itself
+            diff_out = run_git(self.repo, *self._DIFF, self.base, "--").stdout
+        files = {p for p in diff_out.split("\0") if p}
+        files.update(p for p in others.split("\0") if p)
+        return sorted(files)
+
+    def cancel(self) -> None:
+        """Stop the git processes (the caller failed before it needed the answer)."""
+        for proc in (getattr(self, "_untracked", None), getattr(self, "_diff", None)):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+            if proc is not None:
+                proc.communicate()
 
 
 def _start_git(repo: str | Path, *args: str) -> subprocess.Popen[str]:
