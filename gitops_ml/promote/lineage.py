@@ -8,7 +8,6 @@ there with a fresh store, and compares the artifact's sha256 with the registered
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tempfile
 import time
@@ -19,6 +18,7 @@ from typing import Any
 from gitops_ml.errors import ArtifactError, GitopsMLError, RegistryError
 from gitops_ml.registry.queries import resolve
 from gitops_ml.runs.records import merged_gates
+from gitops_ml.util.frozen import replace
 from gitops_ml.util.git import git_out, run_git
 
 
@@ -268,7 +268,7 @@ def reproduce(repo: str | Path, ref: str, *, keep: bool = False) -> Reproduction
         changes: dict[str, Any] = {"store": str(tmp / "store")}
         if config is not None:
             changes["cache"] = str(config.resolve(config.cache).absolute())
-        wconfig = dataclasses.replace(wconfig, **changes)
+        wconfig = replace(wconfig, **changes)
         result = train(wconfig, state.name, force=True)
     except GitopsMLError:
         raise
