@@ -215,9 +215,10 @@ def compare(spec: ModelSpec, ref_df: pd.DataFrame, cur_df: pd.DataFrame, ref_ref
             html: str | Path | None = None) -> DriftResult:
     """Checks, drift, prediction drift, HTML and gates for two frames of a spec's data."""
     _check_settings(spec)
+    # categories as labels once, for the checks, the tests, the model and the HTML alike
+    ref_df, cur_df = normalise_spec(spec, ref_df), normalise_spec(spec, cur_df)
     checks = run_checks(spec, ref_df, cur_df)
     _check_blocking(checks)
-    ref_df, cur_df = normalise_spec(spec, ref_df), normalise_spec(spec, cur_df)
     kinds = spec_kinds(spec)
     has_target = spec.target in ref_df.columns and spec.target in cur_df.columns
     result = engine.detect_drift(
