@@ -476,3 +476,34 @@ def test_cli_promote_fails_when_a_future_dated_tag_holds_production(project: Pat
     assert "churn production is v0.2.0 by the tag counters, but v0.1.0 by tagger date" \
         in r.stderr
     assert "registry doctor churn" in r.stderr
+
+
+# --- the gate record as registry show renders it ------------------------------------------
+
+def test_registry_show_renders_each_gate_and_what_force_overrode(repo: Path, gml):
+    gates = [
+        {"gate": "roc_auc >= 0.99", "kind": "metric", "subject": "roc_auc", "value": 0.912,
+         "threshold": {"min": 0.99}, "passed": False, "skipped": False,
+         "note": "0.912 < min 0.99"},
+        {"gate": "share_of_drifted_columns <= 0.3", "kind": "drift",
+         "subject": "share_of_drifted_columns", "value": None, "threshold": {"max": 0.3},
+         "passed": None, "skipped": True, "note": "evaluated by drift"},
+        {"gate": "f1 >= 0.5", "kind": "metric", "subject": "f1", "value": 0.81,
+         "threshold": {"min": 0.5}, "passed": True, "skipped": False},
+    ]
+    register(repo, "churn", git(repo, "rev-parse", "HEAD"),
+             manifest("1" * 64, gates=gates, gates_passed=False, forced=True),
+             stage="production")
+    register(repo, "churn", commit(repo), manifest("2" * 64, gates=[], gates_passed=None,
+                                                   forced=True))
+    out = gml("registry", "show", "churn#production", cwd=repo).stdout.splitlines()
+    i = out.index("gates: FAILED")
+    assert out[i + 1:i + 5] == [
+        "  FAIL    roc_auc >= 0.99: value 0.912, threshold min 0.99 (0.912 < min 0.99)",
+        "  skip    share_of_drifted_columns <= 0.3: value -, threshold max 0.3 "
+        "(evaluated by drift)",
+        "  pass    f1 >= 0.5: value 0.81, threshold min 0.5",
+        "forced: --force overrode roc_auc >= 0.99"]
+    out = gml("registry", "show", "churn@v0.2.0", cwd=repo).stdout.splitlines()
+    assert out[-2:] == ["gates: not recorded (no gate recorded)",
+                        "forced: --force promoted it without a recorded evaluation"]

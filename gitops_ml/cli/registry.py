@@ -95,6 +95,42 @@ def promote(model: str, stage: str | None, bump: str | None, retrain: bool, forc
 
 # --- registry list/show/history -----------------------------------------------------------
 
+def _gate_status(g: dict[str, Any]) -> str:
+    if g.get("skipped"):
+        return "skip"
+    passed = g.get("passed")
+    return "pass" if passed is True else "FAIL" if passed is False else "unknown"
+
+
+def _gate_lines(m: dict[str, Any]) -> list[str]:
+    """The gates a version's manifest records, each with its value, threshold, verdict and
+    why; a ``--force`` with the gates it overrode."""
+    gates = [g for g in m.get("gates") or [] if isinstance(g, dict)]
+    passed = m.get("gates_passed")
+    verdict = "passed" if passed is True else "FAILED" if passed is False else "not recorded"
+    lines = [f"gates: {verdict}" + ("" if gates else " (no gate recorded)")]
+    for g in gates:
+        value = g.get("value")
+        shown = f"{value:.4g}" if isinstance(value, float) else ("-" if value is None
+                                                                  else str(value))
+        bounds = g.get("threshold")
+        threshold = (", ".join(f"{k} {v}" for k, v in bounds.items())
+                     if isinstance(bounds, dict) else str(bounds if bounds is not None else "-"))
+        why = g.get("note") or g.get("reason") or ""
+        lines.append(f"  {_gate_status(g):<7} {g.get('gate') or g.get('subject')}: value "
+                     f"{shown}, threshold {threshold}" + (f" ({why})" if why else ""))
+    if m.get("forced"):
+        overrode = [str(g.get("gate") or g.get("subject")) for g in gates
+                    if g.get("passed") is False and not g.get("skipped")]
+        if overrode:
+            lines.append("forced: --force overrode " + ", ".join(overrode))
+        elif not gates or passed is None:
+            lines.append("forced: --force promoted it without a recorded evaluation")
+        else:
+            lines.append("forced: --force was given; no recorded gate failed")
+    return lines
+
+
 @click.group(cls=LazyGroup)
 @common_options
 def registry() -> None:
@@ -150,7 +186,7 @@ def show_cmd(ref: str) -> None:
         art = m.get("artifact") or {}
         if art:
             lines.append(f"artifact: {art.get('sha256')} ({art.get('uri')})")
-        for key in ("run_key", "pr", "head_sha", "merge_sha", "actor", "retrained", "forced"):
+        for key in ("run_key", "pr", "head_sha", "merge_sha", "actor", "retrained"):
             if m.get(key) not in (None, ""):
                 lines.append(f"{key}: {m[key]}")
         metrics = m.get("metrics") or {}
@@ -158,6 +194,8 @@ def show_cmd(ref: str) -> None:
             lines.append("metrics: " + ", ".join(f"{k}={val:.4g}" if isinstance(val, float)
                                                  else f"{k}={val}"
                                                  for k, val in metrics.items()))
+        if m:
+            lines += _gate_lines(m)
         return "\n".join(lines)
 
     emit(result, text)
