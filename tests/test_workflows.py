@@ -529,3 +529,18 @@ def test_the_comment_side_takes_as_many_bundles_as_a_matrix_makes() -> None:
     from gitops_ml.report.bundle import MAX_BUNDLES
 
     assert MAX_BUNDLES == MAX_MATRIX_JOBS == 256
+
+
+def test_a_failed_gate_fails_the_job_with_an_annotation() -> None:
+    """The last step of a model job, run as the runner runs it: one ::error line naming the
+    exit codes, and a failed step. (Through act, a failing step's printed lines can be lost:
+    tests/e2e/harness.py::act_step_failed.)"""
+    job = load(WORKFLOWS / "pull-request.yml")["jobs"]["model"]
+    step = next(s for s in job["steps"] if s.get("name") == "Fail the check when a gate failed")
+    assert "steps.evaluate.outcome == 'failure'" in step["if"]
+    env = {"MODEL": "churn", "EVALUATE_EXIT": "5", "DRIFT_EXIT": "0", "PATH": os.environ["PATH"]}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                           step["run"]], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stdout == ("::error title=gitops-ml::churn: evaluate exited 5, drift exited 0 "
+                           "(5: a quality gate failed; see the job summary)\n")

@@ -65,6 +65,19 @@ def excerpt(log: str) -> str:
     return "\n".join(keep[-40:]) + "\n...\n" + log[-3000:]
 
 
+def act_step_failed(log: str, step: str) -> bool:
+    """Whether act reported the step named ``step`` as failed (act's own log line).
+
+    act 0.2.89 runs host steps under a pty and, when a step exits non-zero, returns without
+    waiting for the pty's output to be copied (pkg/container/host_environment.go: `cmd.Run()`
+    returns its error before `<-logctx.Done()`). Under load the last lines a failing step
+    printed can be missing from the log: the `-n 2` flake of
+    test_a_failed_gate_fails_the_check_but_still_reports also came from asserting such a line
+    (its `::error` annotation). So tests look at act's own lines, at step outputs (act reads
+    them from GITHUB_OUTPUT) and at files, never at what a failing step printed."""
+    return f"\u274c  Failure - Main {step} [" in log
+
+
 def summaries(log: str) -> list[str]:
     """The job summaries act printed, one per step that wrote one.
 
