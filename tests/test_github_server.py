@@ -262,3 +262,39 @@ def test_an_issue_that_lost_its_label_is_still_found(server) -> None:
     assert server.repos[REPO].issues[opened.number]["labels"] == [{"name": LABEL}]
     closed = sync_drift_issue(c, REPO, "churn", drifted=False, title="", body="")
     assert closed.action == "closed"
+
+
+# --- the gh stand-in of the e2e tests ---------------------------------------------------------
+
+def test_the_gh_stand_in_answers_promotes_look_up(server) -> None:
+    """promote.yml's two gh calls, with a promote job's token: the pull request of a merge
+    commit, then its pull request run; a token without actions: read is refused like gh."""
+    import os
+    import subprocess
+    import sys
+
+    gh = ROOT / "tests" / "e2e" / "stubs" / "bin" / "gh"
+    server.repos[REPO].pulls[7]["merge_commit_sha"] = "e" * 40
+    server.add_workflow_run(REPO, "ml-pull-request.yml", 4242, head_sha=SHA)
+    server.add_workflow_run(REPO, "ml-pull-request.yml", 4243, head_sha="9" * 40)
+    server.add_token("ghs_promote", permissions={"contents": "write", "actions": "read",
+                                                 "pull-requests": "read"})
+    env = {**os.environ, "GITHUB_API_URL": server.url, "GH_TOKEN": "ghs_promote"}
+
+    def run(*args: str, token: str = "ghs_promote") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(gh), *args], capture_output=True, text=True,
+                              env={**env, "GH_TOKEN": token})
+
+    head = run("api", f"repos/{REPO}/commits/{'e' * 40}/pulls", "--jq", ".[0].head.sha // empty")
+    assert (head.returncode, head.stdout.strip()) == (0, SHA)
+    none = run("api", f"repos/{REPO}/commits/{'1' * 40}/pulls", "--jq", ".[0].head.sha // empty")
+    assert (none.returncode, none.stdout) == (0, "\n")
+    runs = run("run", "list", "-R", REPO, "--workflow", "ml-pull-request.yml", "--commit", SHA,
+               "--limit", "1", "--json", "databaseId", "--jq", ".[0].databaseId // empty")
+    assert (runs.returncode, runs.stdout.strip()) == (0, "4242")
+    server.add_token("ghs_noactions", permissions={"pull-requests": "read"})
+    refused = run("run", "list", "-R", REPO, "--workflow", "ml-pull-request.yml",
+                  token="ghs_noactions")
+    assert refused.returncode == 1 and NOT_ACCESSIBLE in refused.stderr
+    unknown = run("pr", "view", "7")
+    assert unknown.returncode == 2 and "not supported" in unknown.stderr
