@@ -277,3 +277,21 @@ def test_generic_engine_slices_for_regression_and_multiclass() -> None:
                           Predictions(rng.integers(0, k, n), P[::-1].copy()),
                           ("accuracy", "roc_auc"), {"g": g}, n_boot=200, seed=1, n_classes=k)
     assert got["g"][0]["accuracy"].low is not None and got["g"][0]["accuracy"].low > 0
+
+
+def test_log_loss_of_certain_wrong_predictions_clips_as_sklearn_does() -> None:
+    """A probability of exactly 0 for the true class: scikit-learn clips at float64's eps
+    (-log eps = 36.04 per row); clipping at 1e-15 (34.54) gave a different log loss."""
+    y = np.array([0, 1, 1, 0, 1, 0])
+    p1 = np.array([1.0, 0.0, 0.7, 0.2, 1.0, 0.0])
+    proba = np.c_[1 - p1, p1]
+    pred = (p1 > 0.5).astype(int)
+    w = np.array([[2, 1, 0, 1, 3, 1]], dtype=np.uint8)
+    rows = np.repeat(np.arange(len(y)), w[0])
+    ref = skm.log_loss(y[rows], proba[rows], labels=[0, 1])
+    generic = pb._ModelStats("classification", y, Predictions(pred, proba), 2, ("log_loss",))
+    assert generic.metrics(w.astype(np.float64))["log_loss"][0] == pytest.approx(ref, rel=1e-9)
+    engine = pb._BinaryEngine(y, (Predictions(pred, proba), Predictions(pred, proba)),
+                              ("log_loss",), [None])
+    assert engine.metrics(engine.counts(w))[0][0]["log_loss"][0, 0] == pytest.approx(ref,
+                                                                                  rel=1e-12)
