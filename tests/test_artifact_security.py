@@ -307,3 +307,53 @@ def test_promote_artifacts_refuses_a_run_record_that_does_not_match_the_archive(
     with pytest.raises(ArtifactError, match="does not match its run record"):
         promote(load_config(clone), "churn", artifacts=download, push=False)
     assert not Store.open(load_config(clone)).has_run(key)
+
+
+def _corrupt_nodes(raw: bytes, field: str, value: int) -> bytes:
+    """Rewrite the first internal node's ``field`` in every node array of the archive."""
+    import numpy as np
+
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    buf = io.BytesIO()
+    hits = 0
+    with zipfile.ZipFile(buf, "w") as out:
+        for name in src.namelist():
+            payload = src.read(name)
+            if name.endswith(".npy"):
+                arr = np.load(io.BytesIO(payload), allow_pickle=False)
+                if arr.dtype.names and field in arr.dtype.names:
+                    arr = arr.copy()
+                    leaf = arr["is_leaf"] if "is_leaf" in arr.dtype.names \
+                        else (arr["left_child"] == -1)
+                    arr[field][int(np.argmin(leaf))] = value
+                    b = io.BytesIO()
+                    np.save(b, arr, allow_pickle=False)
+                    payload = b.getvalue()
+                    hits += 1
+            out.writestr(name, payload)
+    assert hits, f"no node array with {field!r}"
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("estimator", "field"), [
+    ("sklearn.tree.DecisionTreeClassifier", "left_child"),
+    ("sklearn.tree.DecisionTreeClassifier", "feature"),
+    ("sklearn.ensemble.HistGradientBoostingClassifier", "left"),
+    ("sklearn.ensemble.HistGradientBoostingClassifier", "feature_idx"),
+])
+def test_tree_node_indices_out_of_range_are_refused(estimator: str, field: str) -> None:
+    """The allowed tree types index their node arrays without bounds checks: a crafted
+    index would read or write outside an array at the first prediction."""
+    import importlib
+
+    import skops.io as sio
+    from sklearn.datasets import load_iris
+
+    module, _, name = estimator.rpartition(".")
+    X, y = load_iris(return_X_y=True)
+    kwargs = {"max_iter": 3} if "HistGradient" in name else {}
+    model = getattr(importlib.import_module(module), name)(**kwargs).fit(X, y)
+    raw = sio.dumps(model)
+    assert artifacts.loads(raw) is not None  # the honest archive loads
+    with pytest.raises(ArtifactError, match="node indices are out of range"):
+        artifacts.loads(_corrupt_nodes(raw, field, 10**6), source="crafted.skops")

@@ -60,8 +60,8 @@ SCIPY_SPARSE_TYPES = frozenset(
 SKLEARN_INTERNAL_TYPES = frozenset({
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     # TreePredictor and Tree index their ``nodes`` arrays without bounds checks (skops does
-    # not trust them by default for that reason); an archive passes the allow-list, but is
-    # only ever one that a review or our own train wrote, see docs/security.md
+    # not trust them by default for that reason): loads() checks every index after loading
+    # (check_tree_indices), see docs/security.md
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
     "sklearn.cluster._bisect_k_means._BisectingTree",
@@ -324,12 +324,70 @@ def loads(data: bytes, *, source: str = "artifact") -> Any:
 
     found = audit(data, source=source)
     try:
-        return sio.loads(data, trusted=found)
+        model = sio.loads(data, trusted=found)
     except ArtifactError:
         raise
     except Exception as exc:  # RecursionError, skops' own refusals, corrupt arrays
         raise ArtifactError(f"{source}: corrupt model artifact ({type(exc).__name__}: {exc})")\
             from exc
+    check_tree_indices(model, source=source)
+    return model
+
+
+def check_tree_indices(model: Any, *, source: str = "artifact") -> None:
+    """Every tree's child, feature and bitset indices are in range.
+
+    scikit-learn walks ``Tree`` and ``TreePredictor`` node arrays without bounds checks (why
+    skops does not trust them by default): an archive with an index out of range would read
+    or write outside an array at the first prediction. Checked once, after loading."""
+    import numpy as np
+
+    seen: set[int] = set()
+    stack: list[tuple[Any, int | None]] = [(model, None)]
+    while stack:
+        obj, n_features = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, type(None))):
+            continue
+        seen.add(id(obj))
+        name = type(obj).__name__
+        if name == "Tree" and type(obj).__module__ == "sklearn.tree._tree":
+            n = int(obj.node_count)
+            left, right, feature = obj.children_left, obj.children_right, obj.feature
+            internal = left != -1
+            bad = bool(np.any((left < -1) | (left >= n) | (right < -1) | (right >= n))
+                       or np.any((right == -1) != ~internal)
+                       or np.any(internal & ((feature < 0) | (feature >= int(obj.n_features)))))
+            if bad:
+                raise ArtifactError(f"{source}: a decision tree's node indices are out of "
+                                    "range; refused (a crafted artifact)")
+            continue
+        if name == "TreePredictor":
+            nodes = obj.nodes
+            n = len(nodes)
+            internal = nodes["is_leaf"] == 0
+            bitsets = len(getattr(obj, "raw_left_cat_bitsets", ()))
+            limit = n_features if n_features is not None else np.iinfo(np.int64).max
+            cat = internal & (nodes["is_categorical"] != 0)
+            bad = bool(np.any(internal & ((nodes["left"] >= n) | (nodes["right"] >= n)
+                                          | (nodes["left"] <= 0) | (nodes["right"] <= 0)))
+                       or np.any(internal & (nodes["feature_idx"] >= limit))
+                       or np.any(cat & (nodes["bitset_idx"] >= bitsets))
+                       or len(getattr(obj, "binned_left_cat_bitsets", ())) != bitsets)
+            if bad:
+                raise ArtifactError(f"{source}: a gradient-boosting tree's node indices are "
+                                    "out of range; refused (a crafted artifact)")
+            continue
+        if isinstance(obj, dict):
+            stack.extend((v, n_features) for v in obj.values())
+        elif isinstance(obj, (list, tuple)):
+            stack.extend((v, n_features) for v in obj)
+        elif isinstance(obj, np.ndarray):
+            if obj.dtype == object:
+                stack.extend((v, n_features) for v in obj.ravel())
+        elif hasattr(obj, "__dict__"):
+            width = getattr(obj, "n_features_in_", None)
+            stack.extend((v, width if isinstance(width, int) else n_features)
+                         for v in vars(obj).values())
 
 
 def load(path: str | Path) -> Any:
