@@ -405,10 +405,18 @@ def train_keyed(config: ProjectConfig, key: RunKey, store: Store, *, force: bool
     try:  # the allow-list every load applies: refuse now, before the artifact is stored
         artifacts.audit(payload, source="the fitted model")
     except ArtifactError as exc:
+        refused = exc.message.partition("untrusted types: ")[2] or exc.message
+        outside = [n.strip() for n in refused.split(",")
+                   if not n.strip().startswith(("sklearn.", "numpy.", "scipy.", "builtins."))]
+        hint = exc.hint
+        if outside:  # e.g. FunctionTransformer(func=features.ratio) from a factory
+            hint = (f"{outside[0]} is the repository's own code: loading it would run that "
+                    "code in every later job (the promote job holds a write token). Compute "
+                    "the feature in the data, or use scikit-learn transformers and numpy "
+                    "functions (e.g. FunctionTransformer(numpy.log1p)) in the factory")
         raise ArtifactError(
             "the fitted model holds types outside the artifact allow-list, which could not be "
-            f"loaded safely: {exc.message.partition('untrusted types: ')[2] or exc.message}",
-            hint=exc.hint, location=_spec_loc(spec)) from exc
+            f"loaded safely: {refused}", hint=hint, location=_spec_loc(spec)) from exc
     sha = store.put_bytes(payload)
     total = time.perf_counter() - start
     data_info = {}

@@ -216,6 +216,9 @@ def test_factory_with_user_code_is_refused_at_train(make_repo, gml) -> None:
     assert "outside the artifact allow-list" in r.stderr
     assert "double" in r.stderr
     assert "Traceback" not in r.output
+    # the hint says why, and what to do instead (it used to give none)
+    assert "is the repository's own code" in r.stderr
+    assert "FunctionTransformer(numpy.log1p)" in r.stderr
 
 
 class Evil:

@@ -206,3 +206,63 @@ def test_validate_does_not_import_sklearn_when_catalogue_is_warm(make_repo, tmp_
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, check=True,
                          capture_output=True, text=True).stdout
     assert out.strip().splitlines()[-1] == "0 []"
+
+
+@pytest.mark.parametrize(("cls", "needs"), [
+    ("sklearn.pipeline.Pipeline", "steps"),
+    ("sklearn.ensemble.StackingClassifier", "estimators"),
+    ("sklearn.multiclass.OneVsRestClassifier", "estimator"),
+    ("sklearn.model_selection.GridSearchCV", "estimator"),
+])
+def test_a_meta_estimator_is_refused_with_the_factory_hint(make_repo, gml, cls: str,
+                                                           needs: str) -> None:
+    """sklearn.pipeline.Pipeline passed validate, then failed at train with a message cut off
+    mid-sentence: a spec's params cannot hold estimators."""
+    repo = make_repo(files() | {"models/churn/model.yaml": spec(
+        estimator=f"\n  class: {cls}")})
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == ExitCode.CONFIG, result
+    line = one_error_line(result)
+    name = cls.rsplit(".", 1)[1]
+    assert line.startswith(f"error: models/churn/model.yaml:11:3: estimator.class: {name} is a "
+                           f"meta-estimator: it needs {needs}")
+    assert "estimator.factory" in line
+
+
+def test_a_transformer_is_not_a_model(make_repo, gml) -> None:
+    repo = make_repo(files() | {"models/churn/model.yaml": spec(
+        estimator="\n  class: sklearn.preprocessing.FunctionTransformer")})
+    line = one_error_line(gml("validate", cwd=repo))
+    assert "FunctionTransformer is a transformer, not a model" in line
+    assert "estimator.factory" in line
+
+
+def test_an_optional_inner_estimator_is_not_a_meta_estimator(make_repo, gml) -> None:
+    repo = make_repo(files() | {"models/churn/model.yaml": spec(
+        estimator="\n  class: sklearn.ensemble.BaggingClassifier\n  params: {n_estimators: 5}")})
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == 0, result
+
+
+def test_an_unseeded_stochastic_estimator_is_warned_about(make_repo, gml) -> None:
+    """validate accepted random_state: null without a word; two trainings then differ."""
+    text = spec(estimator="\n  class: sklearn.ensemble.RandomForestClassifier\n"
+                          "  params:\n    n_estimators: 5\n    random_state: null")
+    repo = make_repo(files() | {"models/churn/model.yaml": text})
+    result = gml("validate", cwd=repo)
+    assert result.exit_code == 0, result  # a warning, not an error
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "random_state" in t)
+    warnings = [w for w in result.output.splitlines() if w.startswith("warning:")]
+    assert warnings == [
+        f"warning: models/churn/model.yaml:{line}:5: estimator.params.random_state: "
+        "RandomForestClassifier is stochastic and random_state is null: every training gives "
+        "a different model, so reproduce and the run cache cannot match it (give random_state "
+        "a number, or leave it out (training then uses data.split.seed))"]
+    payload = gml("validate", "-o", "json", cwd=repo).json()
+    assert payload["ok"] is True
+    assert payload["result"]["warnings"][0]["key_path"] == "estimator.params.random_state"
+    # seeded, or left to the split seed: no warning
+    for params in ("{n_estimators: 5, random_state: 3}", "{n_estimators: 5}"):
+        (repo / "models/churn/model.yaml").write_text(spec(
+            estimator=f"\n  class: sklearn.ensemble.RandomForestClassifier\n  params: {params}"))
+        assert "warning:" not in gml("validate", cwd=repo).output

@@ -24,6 +24,7 @@ def validate(paths: tuple[str, ...], no_data: bool) -> None:
 
     def text() -> str:
         lines = [f"error: {p.line_text}" for p in result.problems]
+        lines += [f"warning: {w.line_text}" for w in result.warnings]
         for m in result.models:
             header = f"; columns checked against {', '.join(m.header_checked)} data" \
                 if m.header_checked else ""

@@ -20,7 +20,13 @@ from typing import Any
 
 from gitops_ml.util.frozen import Record
 
-CATALOGUE_FORMAT = 1
+CATALOGUE_FORMAT = 2  # 2: required parameters recorded (meta-estimators are told apart)
+
+# Parameters that hold other estimators. A class that requires one (Pipeline's steps,
+# Stacking's estimators, OneVsRest's estimator, ColumnTransformer's transformers) is a
+# meta-estimator: a spec's params are plain YAML values, so it can only come from a factory.
+ESTIMATOR_PARAMS = frozenset({"steps", "estimators", "estimator", "transformers",
+                              "transformer_list", "base_estimator", "final_estimator"})
 
 
 class EstimatorInfo(Record):
@@ -30,6 +36,17 @@ class EstimatorInfo(Record):
     params: tuple[str, ...]
     kind: str | None  # classifier | regressor | transformer | cluster | None
     accepts_kwargs: bool = False
+    required: tuple[str, ...] = ()  # parameters without a default
+
+    @property
+    def needs_estimators(self) -> tuple[str, ...]:
+        """The required parameters that hold estimators (empty: not a meta-estimator)."""
+        return tuple(p for p in self.required if p in ESTIMATOR_PARAMS)
+
+    @property
+    def stochastic(self) -> bool:
+        """It takes a ``random_state``: unseeded, two fits give two models."""
+        return "random_state" in self.params
 
 
 def sklearn_version() -> str | None:
@@ -89,8 +106,11 @@ def build() -> dict[str, Any]:
             params = [p.name for p in sig.parameters.values()
                       if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
             kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+            required = [p.name for p in sig.parameters.values()
+                        if p.name != "self" and p.default is p.empty
+                        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
             estimators[path] = {"params": sorted(params), "kind": kinds.get(cls),
-                                "accepts_kwargs": kwargs}
+                                "accepts_kwargs": kwargs, "required": sorted(required)}
     return {"format": CATALOGUE_FORMAT, "sklearn": sklearn_version(), "estimators": estimators}
 
 
@@ -104,7 +124,8 @@ class Catalogue:
         if entry is None:
             return None
         return EstimatorInfo(path, tuple(entry["params"]), entry["kind"],
-                             bool(entry.get("accepts_kwargs")))
+                             bool(entry.get("accepts_kwargs")),
+                             tuple(entry.get("required") or ()))
 
     def names(self) -> list[str]:
         return list(self._est)

@@ -48,6 +48,7 @@ class ValidationResult(Record, eq=False):
     models: tuple[ModelCheck, ...]
     pointers: tuple[str, ...]
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +95,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
     run shows every broken spec; a missing or broken config is raised."""
     config = spec.load_config(root)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     if paths:
         spec_rels, pointer_rels, problems = _classify(config, paths)
     else:
@@ -112,6 +114,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
                                 f"{other}", hint="model names must be unique")
             seen[model.name] = rel
             check_estimator(config, model, doc)
+            warnings += seed_warnings(model, doc)
             check_drift_methods(model, doc)
             check_fairness_gates(model, doc)
             header_checked = _check_data(config, model, doc, checked_pointers, headers) \
@@ -129,7 +132,7 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
         except GitopsMLError as err:
             problems.append(Problem.of(err))
     return ValidationResult(spec.CONFIG_FILE, tuple(models), tuple(sorted(checked_pointers)),
-                            tuple(problems))
+                            tuple(problems), tuple(warnings))
 
 
 def _all_names(config: ProjectConfig, skip: list[str]) -> dict[str, str]:
@@ -197,6 +200,18 @@ def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> N
     path = est.class_
     info = catalogue_estimator(path, doc)
     name = path.rsplit(".", 1)[-1]
+    if info.needs_estimators:
+        raise doc.error(("estimator", "class"),
+                        f"{name} is a meta-estimator: it needs "
+                        f"{' and '.join(info.needs_estimators)} (other estimators), which "
+                        "estimator.params cannot hold",
+                        hint="build it in Python and name that function in "
+                             "estimator.factory (docs/train.md, 'Factories')")
+    if info.kind == "transformer":
+        raise doc.error(("estimator", "class"),
+                        f"{name} is a transformer, not a model: it cannot be trained on the "
+                        "target", hint="gitops-ml adds imputation, scaling and encoding itself; "
+                        "for your own preprocessing, build a pipeline in estimator.factory")
     for key in est.params:
         base = key.split("__", 1)[0]
         if base not in info.params and not info.accepts_kwargs:
@@ -208,6 +223,29 @@ def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> N
     if info.kind == wrong:
         raise doc.error(("estimator", "class"),
                         f"{name} is a {wrong}, but the task is {model.task}")
+
+
+def seed_warnings(model: ModelSpec, doc: Document) -> list[Problem]:
+    """A stochastic estimator whose ``random_state`` is explicitly null trains a different
+    model every time: the run cache, ``reproduce`` and a reviewer's numbers cannot be trusted
+    to repeat. (Without the key, training seeds it with ``data.split.seed``.)"""
+    est = model.estimator
+    if est.class_ is None or "random_state" not in est.params or \
+            est.params["random_state"] is not None:
+        return []
+    cat = catalogue.load(build_if_missing=False)
+    info = cat.get(est.class_) if cat is not None else None
+    if info is not None and not info.stochastic:
+        return []
+    name = est.class_.rsplit(".", 1)[-1]
+    warning = ConfigError(
+        f"{name} is stochastic and random_state is null: every training gives a different "
+        "model, so reproduce and the run cache cannot match it",
+        location=doc.location(("estimator", "params", "random_state")),
+        key_path="estimator.params.random_state",
+        hint="give random_state a number, or leave it out (training then uses "
+             "data.split.seed)")
+    return [Problem.of(warning)]
 
 
 def catalogue_estimator(path: str, doc: Document) -> catalogue.EstimatorInfo:
