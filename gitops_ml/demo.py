@@ -6,28 +6,29 @@ hyperparameter and adds a fresh batch of data; runs the pull request pipeline (v
 train, evaluate, drift, report) and writes what a reviewer would see to an output folder;
 "merges" with ``git merge`` and promotes; and shows the registry history and the lineage.
 
-Every step calls the same core function the CLI command of that name calls. A step whose core
-piece is not installed in this build is reported as ``not available`` — never faked.
+The demo is an application of the public API, one layer above it: every step calls the
+:mod:`gitops_ml.api` verb the CLI command of that name calls. It never changes ``os.environ``:
+the demo's committer identity is written to the demo repository's own Git config, so every
+``git`` process in it (the demo's and the registry's) agrees, and nothing leaks into the
+caller's process.
 
-The core never prints: :func:`run_demo` reports each step to an ``on_step`` callback (the CLI
-prints them as they come) and returns a :class:`DemoResult`.
+It never prints: :func:`run_demo` reports each step to an ``on_step`` callback (the CLI prints
+them as they come) and returns a :class:`DemoResult`.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops_ml import scaffold
-from gitops_ml.errors import ConfigError, GatesFailed, GitopsMLError
+from gitops_ml import api, scaffold
+from gitops_ml.ci import CIContext
+from gitops_ml.errors import ConfigError, GitopsMLError
 from gitops_ml.util import git as gitutil
 
 PR_BRANCH = "pr/tune-and-refresh"
@@ -38,7 +39,6 @@ OK = "ok"
 GATES_FAILED = "gates failed"
 DRIFT = "drift found"
 FAILED = "failed"
-NOT_AVAILABLE = "not available"
 SKIPPED = "skipped"
 
 
@@ -52,10 +52,12 @@ class DemoStep:
     status: str
     text: str = ""
     seconds: float = 0.0
+    exit_code: int = 0  # of the error that failed the step
 
     def to_dict(self) -> dict[str, Any]:
         return {"phase": self.phase, "title": self.title, "command": self.command,
-                "status": self.status, "text": self.text, "seconds": round(self.seconds, 3)}
+                "status": self.status, "text": self.text, "seconds": round(self.seconds, 3),
+                "exit_code": self.exit_code}
 
 
 @dataclass(frozen=True)
@@ -74,63 +76,33 @@ class DemoResult:
         return all(s.status in (OK, GATES_FAILED, DRIFT) for s in self.steps)
 
     @property
-    def not_available(self) -> tuple[str, ...]:
-        return tuple(s.title for s in self.steps if s.status == NOT_AVAILABLE)
+    def exit_code(self) -> int:
+        """The exit code of the first step that failed (0 when none did)."""
+        return next((s.exit_code or 1 for s in self.steps if s.status == FAILED), 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"directory": self.directory, "repo": self.repo, "output": self.output,
-                "model": self.model, "complete": self.complete,
-                "not_available": list(self.not_available), "files": dict(self.files),
+                "model": self.model, "complete": self.complete, "exit_code": self.exit_code,
+                "files": dict(self.files),
                 "seconds": round(self.seconds, 3), "kept": self.kept,
                 "steps": [s.to_dict() for s in self.steps]}
 
 
-class NotAvailable(Exception):
-    """A core piece this step needs is not part of this build."""
-
-
-def core(module: str, attr: str) -> Any:
-    """``gitops_ml.<module>.<attr>``, or :class:`NotAvailable` when this build lacks it.
-
-    Only a missing gitops-ml module or attribute counts; any other import error is a bug and
-    propagates."""
-    name = f"gitops_ml.{module}"
-    try:
-        mod = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            raise NotAvailable(f"{name} is not in this build") from None
-        raise
-    if not hasattr(mod, attr):
-        raise NotAvailable(f"{name}.{attr} is not in this build")
-    return getattr(mod, attr)
-
-
 # --- git -----------------------------------------------------------------------------------
 
-IDENTITY = {"GIT_AUTHOR_NAME": "gitops-ml demo", "GIT_AUTHOR_EMAIL": "demo@gitops-ml.invalid",
-            "GIT_COMMITTER_NAME": "gitops-ml demo",
-            "GIT_COMMITTER_EMAIL": "demo@gitops-ml.invalid"}
+IDENTITY = {"user.name": "gitops-ml demo", "user.email": "demo@gitops-ml.invalid",
+            "commit.gpgsign": "false", "tag.gpgsign": "false"}
 
 
-@contextmanager
-def git_identity() -> Iterator[None]:
-    """A committer identity for the demo's commits and tags, when the user has none set."""
-    saved = {k: os.environ.get(k) for k in IDENTITY}
-    try:
-        for key, value in IDENTITY.items():
-            os.environ.setdefault(key, value)
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+def configure_identity(repo: Path) -> None:
+    """The demo's committer identity in the demo repository's own config (the caller's
+    ``GIT_AUTHOR_*``/``GIT_COMMITTER_*`` variables, when set, still win, as Git decides)."""
+    for key, value in IDENTITY.items():
+        gitutil.run_git(repo, "config", key, value)
 
 
 def _git(repo: Path, *args: str) -> str:
-    return gitutil.git_out(repo, "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args)
+    return gitutil.git_out(repo, *args)
 
 
 # --- the pull request's change -------------------------------------------------------------
@@ -188,16 +160,13 @@ class Runner:
     def step(self, phase: str, title: str, command: str,
              body: Callable[[], tuple[str, str] | str]) -> DemoStep:
         start = time.perf_counter()
+        code = 0
         try:
             outcome = body()
             status, text = (OK, outcome) if isinstance(outcome, str) else outcome
-        except NotAvailable as exc:
-            status, text = NOT_AVAILABLE, f"not available yet in this build: {exc}"
-        except GatesFailed as exc:
-            status, text = GATES_FAILED, exc.one_line()
         except GitopsMLError as exc:
-            status, text = FAILED, exc.one_line()
-        step = DemoStep(phase, title, command, status, text, time.perf_counter() - start)
+            status, text, code = FAILED, exc.one_line(), exc.exit_code
+        step = DemoStep(phase, title, command, status, text, time.perf_counter() - start, code)
         self.steps.append(step)
         if self.on_step is not None:
             self.on_step(step)
@@ -249,10 +218,9 @@ def run_demo(directory: str | Path | None = None, *, template: str = "classifica
     files: dict[str, str] = {}
     sample = scaffold.load_sample(template)
     model = sample.model
-    with git_identity():
-        _main_branch(runner, repo, origin, template, model)
-        _pull_request(runner, repo, model, sample, output, files)
-        _merge(runner, repo, model, output, files)
+    _main_branch(runner, repo, origin, template, model)
+    _pull_request(runner, repo, model, sample, output, files)
+    _merge(runner, repo, model, output, files)
     result = DemoResult(str(base), str(repo), str(output), model, tuple(runner.steps), files,
                         time.perf_counter() - started, keep)
     if not keep:
@@ -260,17 +228,11 @@ def run_demo(directory: str | Path | None = None, *, template: str = "classifica
     return result
 
 
-def _config(repo: Path) -> Any:
-    from gitops_ml.project.spec import load_config
-
-    return load_config(repo)
-
-
 def _main_branch(runner: Runner, repo: Path, origin: Path, template: str, model: str) -> None:
     phase = "main"
 
     def init() -> str:
-        result = scaffold.init(repo, template)
+        result = api.init_project(repo, template=template)
         return f"{len(result.created)} files: " + ", ".join(result.created)
 
     runner.step(phase, "scaffold the repository", f"gitops-ml init repo --template {template}",
@@ -279,6 +241,7 @@ def _main_branch(runner: Runner, repo: Path, origin: Path, template: str, model:
     def commit() -> str:
         gitutil.run_git(origin.parent, "init", "-q", "--bare", "-b", "main", str(origin))
         _git(repo, "init", "-q", "-b", "main")
+        configure_identity(repo)
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", "Add the breast-cancer model")
         _git(repo, "remote", "add", "origin", str(origin))
@@ -293,8 +256,7 @@ def _main_branch(runner: Runner, repo: Path, origin: Path, template: str, model:
 
 def _train(runner: Runner, phase: str, repo: Path, model: str) -> None:
     def body() -> str:
-        train = core("train", "train")
-        result = train(_config(repo), model)
+        result = api.train_model(repo, model)
         return _describe(result, ("run_key",))
 
     runner.step(phase, "train", f"gitops-ml train {model}", body)
@@ -302,20 +264,15 @@ def _train(runner: Runner, phase: str, repo: Path, model: str) -> None:
 
 def _evaluate(runner: Runner, phase: str, repo: Path, model: str) -> None:
     def body() -> tuple[str, str]:
-        evaluate = core("evaluate.evaluation", "evaluate")
-        return _gates_text(evaluate(_config(repo), model))
+        return _gates_text(api.evaluate_model(repo, model))
 
     runner.step(phase, "evaluate (against the champion, with the gates)",
                 f"gitops-ml evaluate {model}", body)
 
 
-def _promote(runner: Runner, phase: str, repo: Path, model: str,
-             promoted: dict[str, str] | None = None) -> None:
+def _promote(runner: Runner, phase: str, repo: Path, model: str) -> None:
     def body() -> str:
-        promote = core("promote.promotion", "promote")
-        result = promote(_config(repo), model)
-        if promoted is not None:
-            promoted["run_key"] = result.run_key
+        result = api.promote_model(repo, model)
         stage = f", stage {result.stage} ({result.stage_tag})" if result.stage else ""
         return (f"registered {result.tag} at {result.commit[:12]}{stage}; artifact "
                 f"{result.artifact_sha256[:12]}" + "".join(f"\n{n}" for n in result.notes))
@@ -338,9 +295,7 @@ def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sampl
                 branch)
 
     def validate() -> tuple[str, str]:
-        from gitops_ml.project.validate import validate as run_validate
-
-        result = run_validate(str(repo), (), check_data=True)
+        result = api.validate(repo, check_data=True)
         lines = [f"{m.name}: {m.estimator}" for m in result.models]
         lines += [p.line_text for p in result.problems]
         return (OK if result.ok else FAILED), "\n".join(lines)
@@ -348,9 +303,7 @@ def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sampl
     runner.step(phase, "validate", "gitops-ml validate", validate)
 
     def plan() -> str:
-        from gitops_ml.project.plan import plan as run_plan
-
-        result = run_plan(str(repo), "main")
+        result = api.plan(repo, base="main")
         return "\n".join(f"{m.name}: " + "; ".join(m.reasons) for m in result.models) \
             or "no model affected"
 
@@ -364,8 +317,7 @@ def _pull_request(runner: Runner, repo: Path, model: str, sample: scaffold.Sampl
 def _drift(runner: Runner, phase: str, repo: Path, model: str, output: Path,
            files: dict[str, str]) -> None:
     def body() -> tuple[str, str]:
-        drift_model = core("drift.command", "drift_model")
-        result = drift_model(str(repo), model, html=output / "drift.html")
+        result = api.drift_model(repo, model, html=output / "drift.html")
         data = result.to_dict() if hasattr(result, "to_dict") else {}
         html = data.get("report_html")
         if html and Path(html).is_file():
@@ -383,12 +335,11 @@ def _drift(runner: Runner, phase: str, repo: Path, model: str, output: Path,
 def _report(runner: Runner, phase: str, repo: Path, model: str, output: Path,
             files: dict[str, str]) -> None:
     def body() -> tuple[str, str]:
-        make_report = core("report.view", "make_report")
         head = _git(repo, "rev-parse", "HEAD")
-        context = {"pr": PR_NUMBER, "head_sha": head, "branch": PR_BRANCH, "title": PR_TITLE}
-        result = make_report(_config(repo), model, fmt="md", out=output / "comment.md",
-                             bundle=output / "bundle", step_summary=output / "summary.md",
-                             context=context)
+        ci = CIContext(pr=PR_NUMBER, head_sha=head, branch=PR_BRANCH, title=PR_TITLE)
+        result = api.report_model(repo, model, fmt="md", out=output / "comment.md",
+                                  bundle=output / "bundle", step_summary=output / "summary.md",
+                                  ci=ci)
         files["comment"] = str(output / "comment.md")
         files["summary"] = str(output / "summary.md")
         files["bundle"] = str(output / "bundle")
@@ -411,33 +362,24 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
         return f"main at {_git(repo, 'rev-parse', '--short', 'HEAD')}"
 
     runner.step(phase, "merge", f"git merge --no-ff {PR_BRANCH}", merge)
-    promoted: dict[str, str] = {}
-    _promote(runner, phase, repo, model, promoted)
+    _promote(runner, phase, repo, model)
 
     def card() -> str:
-        from gitops_ml.runs.store import Store
-
-        if "run_key" not in promoted:
-            raise NotAvailable("the promotion did not happen, so there is no model card")
-        text = Store.open(_config(repo)).read_run_file(promoted["run_key"], "model_card.md")
-        (output / "model_card.md").write_bytes(text)
+        result = api.model_card(repo, f"{model}#production")
+        (output / "model_card.md").write_text(result.text, encoding="utf-8")
         files["model card"] = str(output / "model_card.md")
-        return f"written to {output / 'model_card.md'}"
+        return f"{result.model} {result.version}: written to {output / 'model_card.md'}"
 
     runner.step(phase, "model card", f"gitops-ml registry show {model}#production", card)
 
     def history() -> str:
-        from gitops_ml.registry.queries import history as read_history
-
-        result = read_history(str(repo), model)
+        result = api.model_history(repo, model)
         return "\n".join(f"{e.created_iso}  {e.action:<8} {e.version or '':<8} "
                          f"{e.stage or '':<11} {e.tag}" for e in result.events)
 
     runner.step(phase, "registry history", f"gitops-ml registry history {model}", history)
 
     def lineage() -> str:
-        lineage_of = core("promote.lineage", "lineage")
-        render = core("promote.lineage", "render_text")
-        return str(render(lineage_of(str(repo), f"{model}#production")))
+        return api.lineage_text(api.model_lineage(repo, f"{model}#production"))
 
     runner.step(phase, "lineage", f"gitops-ml lineage {model}#production", lineage)

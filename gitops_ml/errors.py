@@ -13,7 +13,7 @@ class ExitCode:
 
     OK = 0
     ERROR = 1  # an unexpected failure (a bug): shown with a hint to use --traceback
-    USAGE = 2  # Click's own code for bad command-line usage
+    USAGE = 2  # bad command-line usage (Click's own code), or an option the command needs
     CONFIG = 3  # gitops-ml.yaml, a model spec, or a pointer file is invalid
     DATA = 4  # data missing, unreadable, hash mismatch, transfer failed
     GATES_FAILED = 5  # the model works but a quality gate failed (not an error)
@@ -21,6 +21,9 @@ class ExitCode:
     TRAINING = 7  # fitting or evaluating the model failed
     REGISTRY = 8  # git registry / store problems
     GITHUB = 9  # the GitHub API refused or failed
+    UNTRUSTED = 10  # an untrusted input (a report bundle) was refused
+    OUTPUT = 11  # an output file could not be written
+    NOT_REPRODUCED = 12  # reproduce built a different artifact (not an error)
 
 
 class Location:
@@ -105,6 +108,27 @@ class GitopsMLError(Exception):
         }
 
 
+class InternalError(GitopsMLError):
+    """An unexpected exception: a bug in gitops-ml, reported in one line."""
+
+    code = "internal_error"
+    exit_code = ExitCode.ERROR
+
+
+class UsageError(GitopsMLError):
+    """A command was called without what it needs, or with a value it does not take."""
+
+    code = "usage"
+    exit_code = ExitCode.USAGE
+
+
+class OutputError(GitopsMLError):
+    """An output file (a report, drift.json, the Evidently HTML) could not be written."""
+
+    code = "output_failed"
+    exit_code = ExitCode.OUTPUT
+
+
 class ConfigError(GitopsMLError):
     """The project config, a model spec or a pointer file is invalid."""
 
@@ -118,6 +142,12 @@ class YAMLSyntaxError(ConfigError):
 
 class NoConfigError(ConfigError):
     code = "no_config"
+
+
+class InitConflictError(ConfigError):
+    """``init`` would overwrite a file whose content differs."""
+
+    code = "init_conflict"
 
 
 class DataError(GitopsMLError):
@@ -166,6 +196,12 @@ class GitError(RegistryError):
     code = "git_failed"
 
 
+class RunNotFoundError(RegistryError):
+    """The store holds none of the records (run, evaluation, drift) of the run asked for."""
+
+    code = "run_not_found"
+
+
 class TagExistsError(RegistryError):
     """A registry tag to be created exists already (locally)."""
 
@@ -184,27 +220,52 @@ class StageNotCurrent(RegistryError):
     code = "stage_not_current"
 
 
+class PromotionRefused(RegistryError):
+    """The run exists but may not be promoted (failed or missing gates) without --force."""
+
+    code = "promotion_refused"
+
+
 class GitHubError(GitopsMLError):
     code = "github_error"
     exit_code = ExitCode.GITHUB
 
 
-class BundleError(GitHubError):
-    """A report bundle is malformed, too large, or not from the triggering run: refused."""
+class BundleError(GitopsMLError):
+    """A report bundle (untrusted data from a pull request's run) is malformed, too large, or
+    not from the triggering run: refused, and nothing is posted."""
 
     code = "bundle_refused"
+    exit_code = ExitCode.UNTRUSTED
 
 
-class GatesFailed(GitopsMLError):
-    """Raised by the CLI layer when a result's gates failed: exit code, not an error line."""
+class Verdict(GitopsMLError):
+    """Not an error: the command worked and its answer is no. The CLI shows the result (text,
+    or the JSON envelope with this exit code and ``error: null``), then raises the verdict;
+    :func:`gitops_ml.cli._app.run` turns it into the exit code without an error line."""
+
+    code = "verdict"
+
+
+class GatesFailed(Verdict):
+    """A quality gate of the model failed (``evaluate``, ``drift``)."""
 
     code = "gates_failed"
     exit_code = ExitCode.GATES_FAILED
 
 
-class DriftFound(GitopsMLError):
+class DriftFound(Verdict):
+    """``monitor`` found drift in fresh data against the production reference."""
+
     code = "drift_found"
     exit_code = ExitCode.DRIFT_FOUND
+
+
+class NotReproduced(Verdict):
+    """``reproduce`` trained the version again and got an artifact with another sha256."""
+
+    code = "not_reproduced"
+    exit_code = ExitCode.NOT_REPRODUCED
 
 
 # --- secrets never reach a message ---------------------------------------------------------

@@ -23,19 +23,13 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from gitops_ml.errors import ConfigError
+from gitops_ml.errors import ConfigError, InitConflictError
 from gitops_ml.util.files import atomic_write
 
 TEMPLATES = ("classification", "regression")
 DEFAULT_OWNER_REPO = "gitops-ml/gitops-ml@v1"
 GROUP_SEED = 20240
 OWNER_REPO_PATTERN = re.compile(r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)@([A-Za-z0-9_./-]+)")
-
-
-class InitConflictError(ConfigError):
-    """``init`` would overwrite a file whose content differs."""
-
-    code = "init_conflict"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def build(repo: Path) -> dict[str, str]:
     from sklearn.datasets import load_breast_cancer
 
     from gitops_ml import train
-    from gitops_ml.drift import command as drift_run
+    from gitops_ml.api import drift_model
     from gitops_ml.evaluate import evaluation as evaluate
     from gitops_ml.project.spec import load_config
 
@@ -81,6 +81,6 @@ def build(repo: Path) -> dict[str, str]:
     _git(repo, "commit", "-q", "-am", "Regularise harder")
     config = load_config(repo)
     candidate = train.train(config, "cancer")
-    drift_run.drift_model(repo, "cancer")
+    drift_model(repo, "cancer")
     evaluate.evaluate(config, "cancer", champion=champion.run_key)
     return {"champion": champion.run_key, "candidate": candidate.run_key}

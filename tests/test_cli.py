@@ -62,22 +62,6 @@ def test_help_stays_light(args: list[str]) -> None:
     assert out.strip().splitlines()[-1] == "[]"
 
 
-def test_core_imports_neither_click_nor_github() -> None:
-    offenders = []
-    for path in PACKAGE.rglob("*.py"):
-        rel = path.relative_to(PACKAGE).as_posix()
-        if rel.startswith(("cli/", "github/")):
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            offenders += [f"{rel}: {n}" for n in names if n.split(".")[0] in ("click", "github")]
-    assert offenders == []
-
-
 def test_core_never_prints() -> None:
     offenders = []
     for path in PACKAGE.rglob("*.py"):

@@ -178,7 +178,7 @@ def test_bundle_with_another_pr_number_is_refused(tmp_path, gml, server) -> None
     make_report(tmp_path, gml, bundle=tmp_path / "b")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [13])))
-    assert r.exit_code == ExitCode.GITHUB
+    assert r.exit_code == ExitCode.UNTRUSTED
     assert "names PR #12, but the triggering run belongs to #13; refused" in r.stderr
     assert server.count() == 0 and server.comments_on(REPO, 12) == []
 
@@ -187,7 +187,7 @@ def test_bundle_with_another_head_sha_is_refused(tmp_path, gml, server) -> None:
     make_report(tmp_path, gml, bundle=tmp_path / "b")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [12], sha=OTHER_SHA)))
-    assert r.exit_code == ExitCode.GITHUB
+    assert r.exit_code == ExitCode.UNTRUSTED
     assert "names head SHA c0ffee111111, but the triggering run built dddddddddddd" in r.stderr
     assert server.count() == 0
 
@@ -205,7 +205,7 @@ def test_fork_bundle_naming_another_pr_is_refused(tmp_path, gml, server) -> None
     make_report(tmp_path, gml, bundle=tmp_path / "b", number=13)  # PR 13 is at OTHER_SHA
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [])))
-    assert r.exit_code == ExitCode.GITHUB
+    assert r.exit_code == ExitCode.UNTRUSTED
     assert "pull request #13 is at dddddddddddd" in r.stderr
     assert server.comments_on(REPO, 13) == []
 
@@ -214,16 +214,16 @@ def test_fork_bundle_from_another_repository_is_refused(tmp_path, gml, server) -
     make_report(tmp_path, gml, bundle=tmp_path / "b")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [], head_repo="mallory/models")))
-    assert r.exit_code == ExitCode.GITHUB and "refused" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "refused" in r.stderr
 
 
 def test_bundle_outside_workflow_run_is_refused(tmp_path, gml, server) -> None:
     make_report(tmp_path, gml, bundle=tmp_path / "b")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, pr_event(tmp_path)))
-    assert r.exit_code == ExitCode.GITHUB and "not a workflow_run event" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "not a workflow_run event" in r.stderr
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path, env=env_for(server))
-    assert r.exit_code == ExitCode.GITHUB and "no triggering event" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "no triggering event" in r.stderr
 
 
 def tamper(bundle: Path, **changes) -> None:
@@ -247,7 +247,7 @@ def test_bundle_schema_is_checked(tmp_path, gml, server, change, message) -> Non
     tamper(tmp_path / "b", **change)
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [12])))
-    assert r.exit_code == ExitCode.GITHUB
+    assert r.exit_code == ExitCode.UNTRUSTED
     assert message in r.stderr
     assert server.count() == 0
 
@@ -257,14 +257,14 @@ def test_bundle_size_caps(tmp_path, gml, server) -> None:
     env = env_for(server, run_event(tmp_path, [12]))
     (tmp_path / "b" / "report.md").write_text("x" * 70000)
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path, env=env)
-    assert r.exit_code == ExitCode.GITHUB and "over GitHub's 65,536-character" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "over GitHub's 65,536-character" in r.stderr
     (tmp_path / "b" / "report.md").write_text("é" * 200000)
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path, env=env)
-    assert r.exit_code == ExitCode.GITHUB and "over the 262,144-byte cap" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "over the 262,144-byte cap" in r.stderr
     (tmp_path / "b" / "report.md").write_text("ok")
     (tmp_path / "b" / "metadata.json").write_text("{" + " " * 20000 + "}")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path, env=env)
-    assert r.exit_code == ExitCode.GITHUB and "over the 16,384-byte cap" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "over the 16,384-byte cap" in r.stderr
     assert server.count() == 0
 
 
@@ -276,7 +276,7 @@ def test_bundle_symlink_is_refused(tmp_path, gml, server) -> None:
     os.symlink(secret, tmp_path / "b" / "report.md")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [12])))
-    assert r.exit_code == ExitCode.GITHUB and "symbolic link; refused" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "symbolic link; refused" in r.stderr
 
 
 def test_bundle_markers_cannot_hijack_another_models_comment(tmp_path, gml, server) -> None:

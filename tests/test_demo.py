@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 from gitops_ml import demo, scaffold
 from gitops_ml.cli import cli
 from gitops_ml.cli._app import run
+from gitops_ml.errors import ConfigError, ExitCode
 
 
 def gitops(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -26,19 +28,37 @@ def tags(repo: Path) -> list[str]:
     return out.split()
 
 
+IDENTITY_VARIABLES = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                      "GIT_COMMITTER_EMAIL")
+
+
+def git_variables() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("GIT")}
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[demo.DemoResult, list[str]]:
     seen: list[str] = []
+    environments: list[dict[str, str]] = []
+
+    def on_step(step: demo.DemoStep) -> None:
+        seen.append(step.title)
+        environments.append(git_variables())
     base = tmp_path_factory.mktemp("demo") / "run"
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("demo-home")
         mp.setenv("HOME", str(home))
         mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for key in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-                    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        for key in ("GITHUB_TOKEN", "GITHUB_ACTIONS", *IDENTITY_VARIABLES):
             mp.delenv(key, raising=False)
-        result = demo.run_demo(base, on_step=lambda s: seen.append(s.title))
+        before = git_variables()
+        result = demo.run_demo(base, on_step=on_step)
+        # the demo never changes the caller's Git environment, not even while a step runs
+        # (libraries it imports may set their own variables, such as OpenMP's KMP_*)
+        assert all(env == before for env in environments), \
+            sorted({k for env in environments for k in env.keys() ^ before.keys()})
+        assert git_variables() == before
     return result, seen
 
 
@@ -51,7 +71,7 @@ def test_demo_runs_the_whole_life_of_a_model(demo_run) -> None:
     problems = [f"{s.phase}/{s.title}: {s.status}: {s.text[:300]}" for s in result.steps
                 if s.status not in (demo.OK, demo.GATES_FAILED, demo.DRIFT)]
     assert problems == [], "\n".join(problems)
-    assert result.complete and result.not_available == ()
+    assert result.complete and result.exit_code == 0
     assert seen == [s.title for s in result.steps]  # reported as they ran
     phases = [s.phase for s in result.steps]
     assert phases.index("pull request") > phases.index("main")
@@ -119,16 +139,41 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys) -> None
     assert "is not empty" in err and "Traceback" not in err
 
 
-def test_a_missing_core_piece_is_reported_not_faked() -> None:
-    with pytest.raises(demo.NotAvailable, match=r"gitops_ml\.no_such_module is not in this build"):
-        demo.core("no_such_module", "run")
-    with pytest.raises(demo.NotAvailable, match=r"gitops_ml\.train\.no_such_function"):
-        demo.core("train", "no_such_function")
+@pytest.mark.slow
+def test_demo_commits_as_the_demo_identity_from_the_repository_config(demo_run) -> None:
+    """The fixture ran it with no identity in the environment or the global config; the
+    identity lives in the demo repository's own config (the fixture checks the environment
+    was never changed)."""
+    result, _ = demo_run
+    repo = Path(result.repo)
+    authors = subprocess.run(["git", "-C", str(repo), "log", "--format=%an <%ae>"],
+                             check=True, capture_output=True, text=True).stdout.splitlines()
+    assert set(authors) == {"gitops-ml demo <demo@gitops-ml.invalid>"}
+
+
+def test_a_failing_step_is_reported_with_its_exit_code_and_the_rest_go_on() -> None:
     runner = demo.Runner(None)
 
     def body() -> str:
-        demo.core("no_such_module", "run")
-        return "unreachable"
+        raise ConfigError("models/x/model.yaml: broken")
 
-    step = runner.step("p", "piece", "gitops-ml piece", body)
-    assert step.status == demo.NOT_AVAILABLE and "not available yet" in step.text
+    failed = runner.step("p", "piece", "gitops-ml piece", body)
+    ok = runner.step("p", "next", "gitops-ml next", lambda: "fine")
+    assert (failed.status, failed.exit_code) == (demo.FAILED, ExitCode.CONFIG)
+    assert failed.text == "models/x/model.yaml: broken" and ok.status == demo.OK
+    result = demo.DemoResult("d", "r", "o", "m", tuple(runner.steps))
+    assert not result.complete and result.exit_code == ExitCode.CONFIG
+    assert demo.DemoResult("d", "r", "o", "m", (ok,)).exit_code == 0
+
+
+def test_the_demo_calls_only_the_public_api() -> None:
+    """An application of the API: no core module is named by a string, none imported past
+    the API (the layer test checks the direction)."""
+    import ast
+
+    tree = ast.parse(Path(demo.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "importlib" not in imported
+    core = {m for m in imported if m and m.startswith("gitops_ml")}
+    assert core <= {"gitops_ml", "gitops_ml.ci", "gitops_ml.errors", "gitops_ml.util"}, core

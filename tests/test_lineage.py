@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from gitops_ml.drift.reference import production_reference
 from gitops_ml.errors import ArtifactError, ExitCode
 from gitops_ml.evaluate import champion
-from gitops_ml.evaluate.registry_champion import RegistryChampion, production_reference
+from gitops_ml.evaluate.champion import RegistryChampion
 from gitops_ml.project.spec import find_spec, load_config
 from gitops_ml.promote.lineage import lineage, render_text, reproduce
 from gitops_ml.promote.promotion import promote
@@ -95,8 +96,9 @@ def test_production_reference_is_the_training_data(project: Path):  # noqa: F811
     ref = production_reference(config, spec)
     run = json.loads(Store.open(config).read_run_file(key, "run.json"))
     assert ref.version == "v0.1.0" and ref.role == "train"
-    assert ref.reference["sha256"] == run["data"]["train"]["sha256"]
-    assert ref.reference["uri"] == run["data"]["train"]["uri"]
+    assert ref.pointer.sha256 == run["data"]["train"]["sha256"]
+    assert ref.pointer.uri == run["data"]["train"]["uri"]
+    assert ref.rows == run["data"]["train"]["rows"]
 
 
 def test_reproduce_reports_a_different_artifact(project: Path, gml):  # noqa: F811
@@ -106,6 +108,6 @@ def test_reproduce_reports_a_different_artifact(project: Path, gml):  # noqa: F8
     register(project, "churn", git(project, "rev-parse", "HEAD"),
                       {"artifact": {"sha256": "0" * 64}, "run_key": key}, push=False)
     r = gml("reproduce", "churn@v0.1.0", cwd=project)
-    assert r.exit_code == ExitCode.REGISTRY
-    assert "churn v0.1.0: artifact DIFFERENT" in r.stdout
+    assert r.exit_code == ExitCode.NOT_REPRODUCED
+    assert "churn v0.1.0: artifact DIFFERENT" in r.stdout and r.stderr == ""
     assert "recorded:   " + "0" * 64 in r.stdout

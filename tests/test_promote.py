@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from gitops_ml.errors import ArtifactError, ExitCode, GitError, RegistryError
+from gitops_ml.ci import CIContext
+from gitops_ml.errors import (
+    ArtifactError,
+    ConfigError,
+    ExitCode,
+    GitError,
+    PromotionRefused,
+    RegistryError,
+)
 from gitops_ml.project.spec import find_spec, load_config
-from gitops_ml.promote.promotion import PromotionRefused, github_context, promote
+from gitops_ml.promote.promotion import promote
 from gitops_ml.registry.state import read_model
 from gitops_ml.registry.writes import Identity
 from gitops_ml.runs.store import Store
@@ -226,18 +234,57 @@ def test_artifacts_folder_from_ci_is_imported_and_verified(project: Path, tmp_pa
     assert any("imported from" in n for n in result.notes)
 
 
-def test_github_context_from_the_event_payload(project: Path, tmp_path: Path):
+def test_the_ci_context_fills_the_manifest(project: Path, tmp_path: Path):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 42, "head": {"sha": "f" * 40},
                                                   "merged_by": {"login": "bob"}}}))
-    ctx = github_context(project, {"GITHUB_EVENT_PATH": str(event), "GITHUB_ACTOR": "carol",
-                                   "GITHUB_REPOSITORY": "acme/models", "GITHUB_RUN_ID": "9"})
-    assert (ctx.pr, ctx.head_sha, ctx.actor, ctx.merged_by) == (42, "f" * 40, "carol", "bob")
-    assert ctx.run_url == "https://github.com/acme/models/actions/runs/9"
+    ci = CIContext.from_env({"GITHUB_EVENT_PATH": str(event), "GITHUB_ACTOR": "carol",
+                             "GITHUB_REPOSITORY": "acme/models", "GITHUB_RUN_ID": "9"})
+    train_and_evaluate(project)
+    m = promote(load_config(project), "churn", ci=ci).manifest
+    assert (m["pr"], m["head_sha"], m["actor"], m["merged_by"]) == (42, "f" * 40, "carol", "bob")
+    assert m["run_url"] == "https://github.com/acme/models/actions/runs/9"
+
+
+def test_without_an_event_the_pr_comes_from_the_merge_commit(project: Path):
+    train_and_evaluate(project)
+    git(project, "commit", "-q", "--allow-empty", "-m", "Merge pull request #7 from x/y")
+    assert promote(load_config(project), "churn").pr == 7
+
+
+class RecordingPublisher:
+    """A release publisher in memory (promote's ReleasePublisher protocol)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, str, list[str]]] = []
+
+    def publish(self, repository: str, tag: str, title: str, body: str,
+                assets: list[Path]) -> str:
+        self.calls.append((repository, tag, title, body, sorted(p.name for p in assets)))
+        assert all(p.is_file() for p in assets)
+        return f"https://example.invalid/{repository}/releases/{tag}"
+
+
+def test_registry_github_publishes_through_the_injected_publisher(project: Path):
+    (project / "gitops-ml.yaml").write_text(projects.CONFIG + "registry: github\n")
+    git(project, "commit", "-qam", "registry: github")
+    train_and_evaluate(project)
+    with pytest.raises(ConfigError, match="needs a release publisher"):
+        promote(load_config(project), "churn", ci=CIContext(repository="acme/models"))
+    assert git(project, "tag", "-l") == ""  # refused before anything was registered
+    publisher = RecordingPublisher()
+    result = promote(load_config(project), "churn", ci=CIContext(repository="acme/models"),
+                     publisher=publisher)
+    assert result.release_url == "https://example.invalid/acme/models/releases/churn@v0.1.0"
+    [(repo, tag, title, body, assets)] = publisher.calls
+    assert (repo, tag, title) == ("acme/models", "churn@v0.1.0", "churn v0.1.0")
+    assert assets == ["model.skops", "model_card.md"]
+    assert body.startswith("# Model card: churn v0.1.0")
 
 
 def test_registry_github_creates_a_release(project: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch):
+                                           monkeypatch: pytest.MonkeyPatch, gml):
+    """The CLI injects the GitHub adapter as promote's release publisher."""
     from tests.ghserver import GitHubServer
 
     (project / "gitops-ml.yaml").write_text(projects.CONFIG + "registry: github\n")
@@ -250,8 +297,9 @@ def test_registry_github_creates_a_release(project: Path, tmp_path: Path,
                            "GITOPS_ML_GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
                            "GITOPS_ML_GITHUB_SECONDS_BETWEEN_WRITES": "0"}.items():
             monkeypatch.setenv(key, value)
-        result = promote(load_config(project), "churn")
-        assert result.release_url
+        r = gml("promote", "churn", "-o", "json", cwd=project)
+        assert r.exit_code == 0, r.output
+        assert r.json()["result"]["release_url"]
         releases = list(gh.repos["acme/models"].releases.values())
         assert [r["tag_name"] for r in releases] == ["churn@v0.1.0"]
         names = sorted(a["name"] for a in releases[0]["assets"])

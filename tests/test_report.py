@@ -271,7 +271,7 @@ def test_report_bundle(tmp_path, gml) -> None:
 def test_bundle_needs_pr_and_sha(tmp_path, gml) -> None:
     r = gml("report", "churn", "--bundle", tmp_path / "b", *records_args(tmp_path),
             cwd=tmp_path)
-    assert r.exit_code == ExitCode.ERROR
+    assert r.exit_code == ExitCode.USAGE  # an option it needs is missing, not a bug
     assert "a bundle needs the pull request number and head SHA" in r.stderr
 
 
@@ -309,9 +309,10 @@ def test_report_reads_the_store_by_run_key(make_repo, gml) -> None:
     assert r.exit_code == 0, r.output
     sources = r.json()["result"]["sources"]
     assert set(sources) == {"run", "evaluation"} and fx.RUN_KEY in sources["run"]
-    r = gml("report", "churn", "--run-key", "ab" * 32, cwd=repo)
-    assert r.exit_code == ExitCode.ERROR
-    assert "no run, evaluation or drift record for model 'churn'" in r.stderr
+    r = gml("report", "churn", "--run-key", "ab" * 32, "-o", "json", cwd=repo)
+    assert r.exit_code == ExitCode.REGISTRY  # the store lacks the run, not a bug
+    assert r.json()["error"]["code"] == "run_not_found"
+    assert "no run, evaluation or drift record for model 'churn'" in r.json()["error"]["message"]
 
 
 def test_comment_fits_whatever_the_records_hold() -> None:

@@ -13,13 +13,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import PurePath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gitops_ml import __version__
-from gitops_ml.errors import ExitCode, GitopsMLError, scrub_error
+from gitops_ml.errors import ExitCode, GitopsMLError, InternalError, Verdict, scrub_error
 from gitops_ml.util.frozen import Record
+
+if TYPE_CHECKING:
+    from gitops_ml import CIContext
 
 ENVELOPE_VERSION = 1
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,11 +90,16 @@ def envelope(command: str, *, result: Any = None, error: GitopsMLError | None = 
     }
 
 
-def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCode.OK) -> None:
-    """Print a command's result as text or as the JSON envelope, then exit with ``exit_code``.
+def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCode.OK,
+         verdict: Verdict | None = None) -> None:
+    """Print a command's result as text or as the JSON envelope, then exit with ``exit_code``;
+    or, when the command worked but its answer is no, raise ``verdict`` (gates failed, drift
+    found), whose exit code the envelope carries.
 
     ``text`` is either the text itself or a callable producing it (so JSON runs skip it).
     """
+    if verdict is not None:
+        exit_code = verdict.exit_code
     current = state()
     if current.output == "json":
         import json
@@ -102,6 +110,8 @@ def emit(result: Any, text: str | Callable[[], str], *, exit_code: int = ExitCod
         rendered = text() if callable(text) else text
         if rendered:
             click.echo(rendered)
+    if verdict is not None:
+        raise verdict
     if exit_code:
         raise SystemExit(exit_code)
 
@@ -224,6 +234,8 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except Verdict as exc:  # the result is shown already; the verdict is its exit code
+        return exc.exit_code
     except GitopsMLError as exc:
         return report_error(exc, current)
     except SystemExit as exc:
@@ -239,8 +251,16 @@ def run(cli: click.Group, args: list[str] | None = None) -> int:
 
             traceback.print_exc()
             sys.stderr.flush()
-        err = GitopsMLError(f"internal error: {type(exc).__name__}: {exc}",
+        err = InternalError(f"internal error: {type(exc).__name__}: {exc}",
                             hint="this is a bug in gitops-ml; rerun with --traceback and "
                                  "report it")
         return report_error(err, current)
     return 0
+
+
+def ci_context() -> CIContext:
+    """What the CI run says (pull request, head commit, actor, job summary), read from the
+    environment here, at the edge, and passed into the API verbs."""
+    from gitops_ml import CIContext
+
+    return CIContext.from_env(os.environ)

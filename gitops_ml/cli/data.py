@@ -6,7 +6,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -15,9 +14,7 @@ from gitops_ml.cli._app import common_options, emit, state
 from gitops_ml.errors import ExitCode
 
 if TYPE_CHECKING:
-    from gitops_ml.data.sync import ItemResult, Reporter
-    from gitops_ml.project.spec import ProjectConfig
-    from gitops_ml.util.hashing import Progress
+    from gitops_ml import ItemResult, Progress, Reporter
 
 
 def show_progress() -> bool:
@@ -59,29 +56,6 @@ def _reporter() -> Reporter | None:
     return BarReporter() if show_progress() else None
 
 
-def _base() -> Path:
-    return Path(state().repo or ".").absolute()
-
-
-def _config() -> ProjectConfig:
-    from gitops_ml.project.spec import load_config
-
-    return load_config(state().repo)
-
-
-def _refs(config: ProjectConfig, pointers: tuple[str, ...]) -> list[str]:
-    """Command-line paths (relative to the cwd, or -C DIR) as repo-relative refs."""
-    from gitops_ml.data.pointers import is_remote_uri, rel
-
-    out = []
-    for p in pointers:
-        if is_remote_uri(p) or p.startswith("file://"):
-            out.append(p)
-        else:
-            out.append(rel(config, _base() / p))
-    return out
-
-
 def _item_lines(items: tuple[ItemResult, ...]) -> list[str]:
     lines = []
     for i in items:
@@ -112,16 +86,10 @@ def data() -> None:
 @common_options
 def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None:
     """Hash FILE and write a pointer to it (optionally uploading it first)."""
-    from gitops_ml.data.pointers import is_remote_uri
-    from gitops_ml.data.sync import add as run_add
+    from gitops_ml import data_add
 
-    config = _config()
-    target = to
-    if to is not None and not is_remote_uri(to) and not to.startswith("file://"):
-        target = str(_base() / to) + ("/" if to.endswith("/") else "")
-    result = run_add(config, _base() / file, to=target,
-                     pointer=_base() / pointer if pointer else None, fmt=fmt,
-                     reporter=_reporter())
+    result = data_add(state().repo, file, to=to, pointer=pointer, fmt=fmt,
+                      reporter=_reporter())
     verb = "wrote" if result.changed else "unchanged"
     pushed = f"; pushed to {result.uri}" if result.pushed else ""
     emit(result, f"{verb} {result.pointer_file}: {result.uri} sha256 {result.sha256} "
@@ -134,10 +102,9 @@ def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None
 @common_options
 def push(pointers: tuple[str, ...], model: str | None) -> None:
     """Upload local data to the URIs of POINTERs (default: every model's pointers)."""
-    from gitops_ml.data.sync import push as run_push
+    from gitops_ml import data_push
 
-    config = _config()
-    result = run_push(config, _refs(config, pointers), model=model, reporter=_reporter())
+    result = data_push(state().repo, pointers, model=model, reporter=_reporter())
 
     def text() -> str:
         lines = _item_lines(result.items)
@@ -154,10 +121,9 @@ def push(pointers: tuple[str, ...], model: str | None) -> None:
 @common_options
 def pull(pointers: tuple[str, ...], model: str | None) -> None:
     """Fetch the data of POINTERs into the cache, verified (default: every model's)."""
-    from gitops_ml.data.sync import pull as run_pull
+    from gitops_ml import data_pull
 
-    config = _config()
-    result = run_pull(config, _refs(config, pointers), model=model, reporter=_reporter())
+    result = data_pull(state().repo, pointers, model=model, reporter=_reporter())
 
     def text() -> str:
         lines = _item_lines(result.items)
@@ -174,10 +140,9 @@ def pull(pointers: tuple[str, ...], model: str | None) -> None:
 @common_options
 def verify(pointers: tuple[str, ...], model: str | None) -> None:
     """Re-hash the local data of POINTERs and report mismatches (default: every model's)."""
-    from gitops_ml.data.sync import verify as run_verify
+    from gitops_ml import data_verify
 
-    config = _config()
-    result = run_verify(config, _refs(config, pointers), model=model, reporter=_reporter())
+    result = data_verify(state().repo, pointers, model=model, reporter=_reporter())
 
     def text() -> str:
         lines = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from gitops_ml.cli._app import common_options, emit, state
-from gitops_ml.errors import ExitCode
+from gitops_ml.cli.model import gates_failed
+from gitops_ml.errors import DriftFound
 
 
 @click.command()
@@ -28,12 +29,12 @@ def drift(model: str, reference: str | None, current: str | None,
     Methods and thresholds are Evidently's defaults unless the spec's drift: settings override
     them. Exits 5 when a drift: or check: gate of the spec fails.
     """
-    from gitops_ml.drift.command import drift_model, text
+    from gitops_ml import drift_model, drift_text
 
     result = drift_model(state().repo, model, reference=reference, current=current,
                          model_artifact=model_artifact, html=html, out=out)
-    emit(result, lambda: text(result),
-         exit_code=ExitCode.OK if result.gates_passed else ExitCode.GATES_FAILED)
+    emit(result, lambda: drift_text(result),
+         verdict=None if result.gates_passed else gates_failed(model, result.gates))
 
 
 @click.command()
@@ -57,7 +58,7 @@ def monitor(model: str, current: str, reference: str | None, html: str | None,
 
     Exits 6 when drift is found, 0 when not, and another code on errors.
     """
-    from gitops_ml.drift.command import monitor_model, text
+    from gitops_ml import drift_text, monitor_model
 
     result = monitor_model(state().repo, model, current=current, reference=reference,
                            html=html, out=out)
@@ -72,7 +73,8 @@ def monitor(model: str, current: str, reference: str | None, html: str | None,
                 else f"{result.model}: no drift")
         tail = f"\nissue: {issue.action} #{issue.number} {issue.url}" \
             if issue and issue.number else ""
-        return head + "\n" + text(result.drift) + tail
+        return head + "\n" + drift_text(result.drift) + tail
 
     shown = result if issue is None else {**result.to_dict(), "issue": issue}
-    emit(shown, render, exit_code=ExitCode.DRIFT_FOUND if result.drift_found else ExitCode.OK)
+    emit(shown, render, verdict=DriftFound(f"{result.model}: drift found")
+         if result.drift_found else None)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitops_ml.cli._app import common_options, emit, state
-from gitops_ml.errors import ExitCode
+from gitops_ml.errors import ExitCode, GatesFailed
 
 if TYPE_CHECKING:
-    from gitops_ml.evaluate.evaluation import EvaluationResult
-    from gitops_ml.train import TrainResult
+    from gitops_ml import EvaluationResult, TrainResult
 
 
 def _seconds(value: float | None) -> str:
@@ -111,6 +111,12 @@ def evaluate_text(result: EvaluationResult, listed: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def gates_failed(model: str, gates: Sequence[Any]) -> GatesFailed:
+    """The verdict of a result whose gates failed, naming them."""
+    names = [str(g.gate) for g in gates if g.passed is False and not g.skipped]
+    return GatesFailed(f"{model}: gates failed: {', '.join(names) or 'see the result'}")
+
+
 @click.command()
 @click.argument("model")
 @click.option("--force", is_flag=True, help="Train again even when the run key is cached.")
@@ -121,9 +127,9 @@ def train(model: str, force: bool) -> None:
     The run key hashes the canonical spec, the data, gitops-ml's and the training libraries'
     versions; when a run with that key is in the store it is reused, not fitted again.
     """
-    from gitops_ml.train import train as run_train
+    from gitops_ml import train_model
 
-    result = run_train(state().repo, model, force=force)
+    result = train_model(state().repo, model, force=force)
     emit(result, lambda: train_text(result))
 
 
@@ -141,9 +147,10 @@ def evaluate(model: str, champion: str | None, out: str | None, bootstrap: int |
 
     Exit code 5 when a gate fails (the evaluation itself worked); other codes are errors.
     """
-    from gitops_ml.evaluate.evaluation import evaluate as run_evaluate
+    from gitops_ml import evaluate_model
 
-    result = run_evaluate(state().repo, model, champion=champion, bootstrap=bootstrap, out=out)
+    result = evaluate_model(state().repo, model, champion=champion, bootstrap=bootstrap,
+                            out=out)
     listed = result.listed_metrics
     emit(result, lambda: evaluate_text(result, listed),
-         exit_code=ExitCode.OK if result.gates_passed else ExitCode.GATES_FAILED)
+         verdict=None if result.gates_passed else gates_failed(model, result.gates))

@@ -18,7 +18,7 @@ def validate(paths: tuple[str, ...], no_data: bool) -> None:
     With PATHS (as pre-commit passes them), check only those files. Nothing is fitted and no
     data is downloaded: columns are checked against the header only when the data is local.
     """
-    from gitops_ml.project.validate import validate as run_validate
+    from gitops_ml import validate as run_validate
 
     result = run_validate(state().repo, paths, check_data=not no_data)
 
@@ -51,9 +51,9 @@ def plan(base: str | None, matrix_only: bool) -> None:
     With --output json the result is a GitHub Actions matrix:
     {"include": [{"model": "churn", "spec": "models/churn/model.yaml"}]}.
     """
-    from gitops_ml.project.plan import plan as run_plan
+    from gitops_ml import plan as run_plan
 
-    result = run_plan(state().repo, base)
+    result = run_plan(state().repo, base=base)
     if matrix_only:
         import json
 
@@ -80,7 +80,7 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of a model spec (default) or of gitops-ml.yaml."""
     import json
 
-    from gitops_ml.project import spec
+    from gitops_ml import json_schema
 
-    data = spec.spec_json_schema() if kind == "model" else spec.config_json_schema()
+    data = json_schema(kind)
     emit(data, lambda: json.dumps(data, indent=2))

@@ -3,30 +3,11 @@ reproduce. Each parses its arguments, calls one core function and renders the re
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from gitops_ml.cli._app import LazyGroup, common_options, emit, state
-
-if TYPE_CHECKING:
-    from gitops_ml.project.spec import ProjectConfig
-
-
-def _repo() -> Path:
-    return Path(state().repo or ".").absolute()
-
-
-def _config() -> ProjectConfig:
-    from gitops_ml.project.spec import load_config
-
-    return load_config(state().repo)
-
-
-def _actor_default() -> str | None:
-    return os.environ.get("GITHUB_ACTOR") or None
+from gitops_ml.cli._app import LazyGroup, ci_context, common_options, emit, state
 
 
 def _short(sha: Any, n: int = 12) -> str:
@@ -70,11 +51,13 @@ def promote(model: str, stage: str | None, bump: str | None, retrain: bool, forc
     The artifact is found by the run key at HEAD (spec, data and library versions), never by
     the merge commit, so squash and rebase merges find it too.
     """
-    from gitops_ml.promote.promotion import promote as run_promote
+    from gitops_ml import promote_model
+    from gitops_ml.github.releases import GitHubReleases
 
-    result = run_promote(_config(), model, stage=stage, bump=bump, retrain=retrain,
-                         force=force, pr=pr, head_sha=head_sha, actor=actor, push=push,
-                         artifacts=artifacts)
+    result = promote_model(state().repo, model, stage=stage, bump=bump, retrain=retrain,
+                           force=force, artifacts=artifacts, pr=pr, head_sha=head_sha,
+                           actor=actor, push=push, ci=ci_context(),
+                           publisher=GitHubReleases())
 
     def text() -> str:
         verb = "already registered" if result.existing else "registered"
@@ -141,9 +124,9 @@ def registry() -> None:
 @common_options
 def list_cmd() -> None:
     """Every model with its latest version and stages."""
-    from gitops_ml.registry.queries import list_models
+    from gitops_ml import list_models
 
-    result = list_models(_repo())
+    result = list_models(state().repo)
 
     def text() -> str:
         if not result.models:
@@ -161,10 +144,9 @@ def list_cmd() -> None:
 @common_options
 def show_cmd(ref: str) -> None:
     """A model's versions and stages, or one version with its manifest."""
-    from gitops_ml.registry.queries import show
-    from gitops_ml.registry.state import ModelState
+    from gitops_ml import ModelState, show_model
 
-    result = show(_repo(), ref)
+    result = show_model(state().repo, ref)
 
     def text() -> str:
         if isinstance(result, ModelState):
@@ -206,9 +188,9 @@ def show_cmd(ref: str) -> None:
 @common_options
 def history_cmd(model: str) -> None:
     """Every registry event of a model, newest first (stage tags in counter order)."""
-    from gitops_ml.registry.queries import history
+    from gitops_ml import model_history
 
-    result = history(_repo(), model)
+    result = model_history(state().repo, model)
 
     def text() -> str:
         rows = [[e.created_iso, e.action, e.version or "", e.stage or "", e.tag,
@@ -225,10 +207,10 @@ def doctor_cmd(model: str | None) -> None:
     """Find tags that make gitops-ml and gto read the registry differently (dated in the
     future, out of counter order, tied in one second) and stages held against the rules.
     Exits 8 when it finds any."""
+    from gitops_ml import registry_doctor
     from gitops_ml.errors import ExitCode
-    from gitops_ml.registry.doctor import doctor
 
-    result = doctor(_repo(), model)
+    result = registry_doctor(state().repo, model)
 
     def text() -> str:
         head = (f"{result.models} model(s), {result.tags} tag(s): "
@@ -255,10 +237,10 @@ def rollback(model: str, to: str, stage: str, actor: str | None, force: bool,
              push: bool | None) -> None:
     """Assign a stage to an earlier VERSION (vX.Y.Z) of MODEL with a new stage tag (history
     keeps both)."""
-    from gitops_ml.registry.verbs import rollback as run_rollback
+    from gitops_ml import rollback_model
 
-    result = run_rollback(_repo(), model, to, stage, actor=actor or _actor_default(),
-                          push=push, force=force)
+    result = rollback_model(state().repo, model, to=to, stage=stage, actor=actor, push=push,
+                            force=force, ci=ci_context())
 
     def text() -> str:
         if not result.tags:
@@ -278,10 +260,10 @@ def rollback(model: str, to: str, stage: str, actor: str | None, force: bool,
 def deprecate(model: str, version: str | None, actor: str | None, push: bool | None) -> None:
     """Deprecate MODEL (name@deprecated), or with VERSION deregister that version only
     (name@vX.Y.Z!)."""
-    from gitops_ml.registry.verbs import deprecate as run_deprecate
+    from gitops_ml import deprecate_model
 
-    result = run_deprecate(_repo(), model, version, actor=actor or _actor_default(),
-                           push=push)
+    result = deprecate_model(state().repo, model, version=version, actor=actor, push=push,
+                             ci=ci_context())
     what = f"{result.model} {version} deregistered" if version else f"{result.model} deprecated"
     lines = [f"{what} (tag {result.tags[0]}" + (", pushed)" if result.pushed
                                                  else ", local only)")]
@@ -297,11 +279,10 @@ def deprecate(model: str, version: str | None, actor: str | None, push: bool | N
 @common_options
 def lineage(ref: str) -> None:
     """How a model version came to be: commit, PR, data, spec, metrics, gates, libraries."""
-    from gitops_ml.promote.lineage import lineage as run_lineage
-    from gitops_ml.promote.lineage import render_text
+    from gitops_ml import lineage_text, model_lineage
 
-    result = run_lineage(_repo(), ref)
-    emit(result, lambda: render_text(result))
+    result = model_lineage(state().repo, ref)
+    emit(result, lambda: lineage_text(result))
 
 
 @click.command()
@@ -310,10 +291,10 @@ def lineage(ref: str) -> None:
 @common_options
 def reproduce(ref: str, keep: bool) -> None:
     """Retrain a version at its recorded commit and compare the artifact's sha256."""
-    from gitops_ml.errors import ExitCode
-    from gitops_ml.promote.lineage import reproduce as run_reproduce
+    from gitops_ml import reproduce_model
+    from gitops_ml.errors import NotReproduced
 
-    result = run_reproduce(_repo(), ref, keep=keep)
+    result = reproduce_model(state().repo, ref, keep=keep)
 
     def text() -> str:
         verdict = "identical" if result.identical else "DIFFERENT"
@@ -328,4 +309,5 @@ def reproduce(ref: str, keep: bool) -> None:
             lines.append(f"worktree kept at {result.worktree}")
         return "\n".join(lines)
 
-    emit(result, text, exit_code=ExitCode.OK if result.identical else ExitCode.REGISTRY)
+    emit(result, text, verdict=None if result.identical else NotReproduced(
+        f"{result.model} {result.version}: the artifact differs from the registered one"))

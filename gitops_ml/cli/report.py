@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from gitops_ml.cli._app import common_options, emit, state
+from gitops_ml.cli._app import ci_context, common_options, emit, state
 from gitops_ml.errors import ExitCode
-
-if TYPE_CHECKING:
-    from gitops_ml.project.spec import ProjectConfig
 
 
 @click.command()
@@ -46,24 +41,14 @@ def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key:
 
     Records come from the store by the model's run key, or from --run/--evaluation/--drift.
     """
-    from gitops_ml.report.view import github_context, make_report
+    from gitops_ml import report_model
 
-    config = _config_or_none(explicit=any((run_file, evaluation_file, drift_file)))
-    context = github_context(os.environ)
-    if pr is not None:
-        context["pr"] = pr
-    if sha is not None:
-        context["head_sha"] = sha
-    if config is not None:
-        from gitops_ml.util.git import head_commit, is_repo
-
-        if is_repo(config.root):
-            context["commit"] = head_commit(config.root)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
-    result = make_report(config, model, fmt=fmt, out=out, bundle=bundle,
-                         step_summary=Path(summary) if summary else None, run_key=run_key,
-                         run_file=run_file, evaluation_file=evaluation_file,
-                         drift_file=drift_file, context=context)
+    ci = ci_context().but(pr=pr, head_sha=sha)
+    summary = ci.step_summary if step_summary else None
+    result = report_model(state().repo, model, fmt=fmt, out=out, bundle=bundle,
+                          run_key=run_key, run_file=run_file, evaluation_file=evaluation_file,
+                          drift_file=drift_file, step_summary=Path(summary) if summary else None,
+                          ci=ci)
 
     def text() -> str:
         if out is None:
@@ -77,19 +62,6 @@ def report(model: str, fmt: str, out: Path | None, bundle: Path | None, run_key:
     if out is None and bundle is not None and state().output == "text":
         click.echo(f"wrote bundle to {result.bundle}", err=True)
     emit(result, text, exit_code=ExitCode.OK)
-
-
-def _config_or_none(*, explicit: bool) -> ProjectConfig | None:
-    """The project config; none needed when every record is given as a file."""
-    from gitops_ml.errors import NoConfigError
-    from gitops_ml.project.spec import load_config
-
-    try:
-        return load_config(state().repo)
-    except NoConfigError:
-        if explicit:
-            return None
-        raise
 
 
 @click.command()
@@ -116,7 +88,7 @@ def comment(report_file: Path | None, pr: int | None, repository: str | None,
     from gitops_ml.github.publish import PublishResult, publish_comment
 
     if report_file is None and from_bundle is not None and _no_bundles(from_bundle):
-        nothing = PublishResult(repository or os.environ.get("GITHUB_REPOSITORY") or "")
+        nothing = PublishResult(repository or ci_context().repository or "")
         note = (f"nothing to post: no report bundle in {from_bundle} (the pull request run "
                 "uploaded none: it affected no model)")
         if state().output != "text":

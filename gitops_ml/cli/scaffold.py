@@ -24,9 +24,9 @@ def init(directory: str, template: str, force: bool, owner_repo: str) -> None:
     pointer, caller workflows for GitHub Actions, a .gitignore and a pre-commit config.
     Running it again changes nothing; it never overwrites a different file without --force.
     """
-    from gitops_ml.scaffold import init as run_init
+    from gitops_ml import init_project
 
-    result = run_init(directory, template, force=force, owner_repo=owner_repo)
+    result = init_project(directory, template=template, force=force, owner_repo=owner_repo)
 
     def text() -> str:
         lines = [f"created      {p}" for p in result.created]
@@ -59,8 +59,8 @@ def demo(directory: str | None, keep: bool, template: str) -> None:
     train, evaluate, drift, report), merge, promote, and show the registry history and the
     lineage. What a reviewer would see is written to an output folder.
     """
+    from gitops_ml import DemoStep, run_demo
     from gitops_ml.cli._app import state
-    from gitops_ml.demo import NOT_AVAILABLE, DemoStep, run_demo
 
     live = state().output == "text"
     phase = [""]
@@ -71,7 +71,7 @@ def demo(directory: str | None, keep: bool, template: str) -> None:
         if step.phase != phase[0]:
             phase[0] = step.phase
             click.secho(f"\n== {step.phase} ==", bold=True)
-        colour = {"ok": "green", "failed": "red", NOT_AVAILABLE: "yellow",
+        colour = {"ok": "green", "failed": "red", "skipped": "yellow",
                   "gates failed": "yellow", "drift found": "yellow"}.get(step.status)
         click.echo(f"$ {step.command}")
         click.secho(f"  {step.title}: {step.status} ({step.seconds:.1f}s)", fg=colour)
@@ -86,8 +86,6 @@ def demo(directory: str | None, keep: bool, template: str) -> None:
             lines.append(f"repository: {result.repo}")
             lines.append(f"output:     {result.output}")
             lines += [f"  {what}: {path}" for what, path in result.files.items()]
-        if result.not_available:
-            lines.append("not available yet in this build: " + ", ".join(result.not_available))
         return "\n".join(lines)
 
-    emit(result, text, exit_code=0 if result.complete else 1)
+    emit(result, text, exit_code=result.exit_code)

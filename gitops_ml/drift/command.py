@@ -16,7 +16,7 @@ from gitops_ml.data.categorical import categorical_columns, normalise_spec
 from gitops_ml.data.checks import ChecksResult, run_checks
 from gitops_ml.drift import stats as engine
 from gitops_ml.drift.stats import CATEGORICAL, NUMERICAL, ColumnDrift, DataRef, DriftResult
-from gitops_ml.errors import ConfigError, DataCheckError, GitopsMLError, Location, TrainingError
+from gitops_ml.errors import ConfigError, DataCheckError, Location, OutputError, TrainingError
 from gitops_ml.project.spec import Gate, ModelSpec, ProjectConfig
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ def write_result(config: ProjectConfig, result: DriftResult, *, out: str | Path 
 
             atomic_write(path, payload + "\n")
         except OSError as exc:
-            raise GitopsMLError(f"cannot write {path}: {exc}") from exc
+            raise OutputError(f"cannot write {path}: {exc}") from exc
     if run_key is not None:
         from gitops_ml.runs.store import Store
 
@@ -301,38 +301,21 @@ class MonitorResult:
                 "drift": self.drift.to_dict()}
 
 
-def production_reference(config: ProjectConfig, spec: ModelSpec) -> tuple[Any, str | None] | None:
-    """The data the production version was trained on, as a data ref (an inline pointer with
-    its sha256, so the bytes are verified) and the version; None when no version holds the
-    stage."""
-    from gitops_ml.evaluate.registry_champion import production_reference as find_reference
-    from gitops_ml.project.spec import InlinePointer
-
-    found = find_reference(config, spec)
-    if found is None:
-        return None
-    if isinstance(found, tuple):
-        return found[0], found[1] if len(found) > 1 else None
-    ref = getattr(found, "reference", None)
-    if isinstance(ref, dict) and ref.get("uri"):
-        pointer = InlinePointer(uri=str(ref["uri"]), sha256=ref.get("sha256"))
-        return pointer, getattr(found, "version", None)
-    return found, getattr(found, "version", None)
-
-
 def monitor(config: ProjectConfig, spec: ModelSpec, *, current: Any, reference: Any = None,
             html: str | Path | None = None, out: str | Path | None = None) -> MonitorResult:
     """Drift of ``current`` against the production model's reference data (or ``reference``)."""
     version = None
     source = "option"
     if reference is None:
+        from gitops_ml.drift.reference import production_reference
+
         found = production_reference(config, spec)
         if found is None:
             raise ConfigError(
                 f"no reference data for '{spec.name}': the registry has no production "
                 "version with a reference", location=Location(spec.file) if spec.file else None,
                 hint="pass --reference POINTER (the data the production model was trained on)")
-        reference, version = found
+        reference, version = found.pointer, found.version
         source = "registry"
     result = run_drift(config, spec, reference=reference, current=current, html=html, out=out,
                        write_store=False)
@@ -414,21 +397,3 @@ def text(result: DriftResult) -> str:
                         else ""))
     lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines)
-
-
-# --- entry points for the CLI --------------------------------------------------------------
-
-def drift_model(repo: str | Path | None, model: str, **options: Any) -> DriftResult:
-    """``gitops-ml drift MODEL``: load the config and the spec, then :func:`run_drift`."""
-    from gitops_ml.project.spec import find_spec, load_config
-
-    config = load_config(repo)
-    return run_drift(config, find_spec(config, model), **options)
-
-
-def monitor_model(repo: str | Path | None, model: str, **options: Any) -> MonitorResult:
-    """``gitops-ml monitor MODEL``: load the config and the spec, then :func:`monitor`."""
-    from gitops_ml.project.spec import find_spec, load_config
-
-    config = load_config(repo)
-    return monitor(config, find_spec(config, model), **options)

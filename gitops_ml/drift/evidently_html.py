@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops_ml.drift.stats import CATEGORICAL, NUMERICAL, DriftResult
-from gitops_ml.errors import GitopsMLError
+from gitops_ml.errors import OutputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,7 +106,7 @@ def render_html(reference: pd.DataFrame, current: pd.DataFrame, result: DriftRes
         path.parent.mkdir(parents=True, exist_ok=True)
         report.save_html(str(path))
     except OSError as exc:
-        raise GitopsMLError(f"cannot write the drift report {path}: {exc}") from exc
+        raise OutputError(f"cannot write the drift report {path}: {exc}") from exc
     except Exception as exc:  # Evidently's own failures: the verdicts stand without it
         return HtmlReport(path=None, sampled_rows=None,
                           warnings=(*notes, f"the Evidently HTML report failed: "

@@ -1,9 +1,10 @@
 """The champion: the model a candidate is compared against.
 
 By default the champion is the model currently at the spec's promotion stage, looked up in the
-registry (:class:`gitops_ml.evaluate.registry_champion.RegistryChampion`, see
-:func:`default_provider`). ``evaluate --champion PATH|RUN_KEY`` names one explicitly
-(:class:`ExplicitChampion`): an artifact file, or a run key in the store.
+registry (:class:`RegistryChampion`: stage -> version (the tag) -> run key (its manifest) ->
+artifact from the store, sha256 verified against both the run record and the manifest).
+``evaluate --champion PATH|RUN_KEY`` names one explicitly (:class:`ExplicitChampion`): an
+artifact file, or a run key in the store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gitops_ml.errors import ArtifactError
+from gitops_ml.registry.state import read_model
 from gitops_ml.util.hashing import is_sha256
 
 if TYPE_CHECKING:
@@ -100,8 +102,31 @@ class ExplicitChampion:
                         source=str(ref))
 
 
+class RegistryChampion:
+    """evaluate's champion: the version at the spec's promotion stage, its verified artifact."""
+
+    def find(self, config: ProjectConfig, spec: ModelSpec) -> Champion | None:
+        stage = spec.promotion.stage
+        state = read_model(config.root_path, spec.name)
+        current = state.stage(stage) if stage else None
+        if current is None:
+            return None
+        version = state.version(current.version)
+        manifest = version.manifest if version else None
+        if not manifest or not manifest.get("run_key"):
+            raise ArtifactError(f"{spec.name} {current.version} ({stage}) has no gitops-ml "
+                                "manifest with a run key in its tag message",
+                                hint="it was not registered by gitops-ml promote")
+        champ = from_run(config, manifest["run_key"], version=current.version,
+                         source=f"{spec.name} {current.version} ({stage})")
+        expected = (manifest.get("artifact") or {}).get("sha256")
+        if expected and champ.artifact_sha256 != expected:
+            raise ArtifactError(f"{spec.name} {current.version}: the store's run "
+                                f"{manifest['run_key'][:12]} names artifact "
+                                f"{champ.artifact_sha256[:12]}, the registry {expected[:12]}")
+        return champ
+
+
 def default_provider() -> ChampionProvider:
     """The version at the spec's promotion stage in the Git registry."""
-    from gitops_ml.evaluate.registry_champion import RegistryChampion
-
     return RegistryChampion()

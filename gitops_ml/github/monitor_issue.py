@@ -83,8 +83,9 @@ def sync_monitor_issue(result: Any, *, repo: str | None = None,
     (``drift_run.MonitorResult``: ``model``, ``drift_found``, ``drift``), in the repository of
     ``GITHUB_REPOSITORY`` unless ``repo`` is given. The body is the report's drift section
     (escaped like every report), within GitHub's size limit."""
+    from gitops_ml.ci import CIContext
     from gitops_ml.errors import GitHubError
-    from gitops_ml.report.view import ReportInputs, github_context, render_drift_issue
+    from gitops_ml.report.view import ReportInputs, render_drift_issue
 
     env = os.environ if env is None else env
     repo = repo or env.get("GITHUB_REPOSITORY")
@@ -93,7 +94,7 @@ def sync_monitor_issue(result: Any, *, repo: str | None = None,
                           hint="set GITHUB_REPOSITORY (Actions sets it) or pass "
                                "--github-repo OWNER/NAME")
     drift = result.drift.to_dict()
-    inputs = ReportInputs(result.model, None, None, drift, github_context(env))
+    inputs = ReportInputs(result.model, None, None, drift, CIContext.from_env(env).report_context())
     title, body = render_drift_issue(inputs)
     client = client or GitHubClient.from_env(env)
     return sync_drift_issue(client, repo, result.model, drifted=bool(result.drift_found),

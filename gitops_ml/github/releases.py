@@ -70,3 +70,16 @@ def create_release(repo: str, tag: str, name: str, body: str,
                                          content_type="application/octet-stream")
             uploaded.append(ReleaseAsset(a.name, a.size, a.browser_download_url))
         return ReleaseResult(tag, release.id, release.html_url, created, tuple(uploaded))
+
+
+class GitHubReleases:
+    """The release publisher ``promote`` takes for ``registry: github``
+    (:class:`gitops_ml.promote.promotion.ReleasePublisher`): the CLI passes one in, so the
+    core never imports this adapter."""
+
+    def __init__(self, client: GitHubClient | None = None) -> None:
+        self.client = client
+
+    def publish(self, repository: str, tag: str, title: str, body: str,
+                assets: Sequence[Path]) -> str:
+        return create_release(repository, tag, title, body, assets, client=self.client).url

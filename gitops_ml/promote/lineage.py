@@ -172,6 +172,29 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class RegisteredCard:
+    """The model card a version was registered with (Markdown), read from the store."""
+
+    model: str
+    version: str
+    sha256: str
+    text: str
+
+
+def model_card(repo: str | Path, ref: str) -> RegisteredCard:
+    """The model card of the version ``ref`` names, its bytes verified against the sha256 in
+    the version's manifest."""
+    repo = Path(repo)
+    state, v = resolve(repo, ref)
+    sha = ((v.manifest or {}).get("model_card") or {}).get("sha256")
+    if not isinstance(sha, str) or not sha:
+        raise RegistryError(f"{state.name} {v.version} records no model card",
+                            hint="it was not registered by gitops-ml promote")
+    store, _, _ = _open_store(repo)
+    return RegisteredCard(state.name, v.version, sha, store.read_bytes(sha).decode("utf-8"))
+
+
 def render_text(lin: Lineage) -> str:
     c = lin.commit
     out = [f"{lin.model} {lin.version}" + ("" if lin.active else " (deregistered)")

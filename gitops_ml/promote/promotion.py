@@ -11,23 +11,30 @@ failure, not a silent retraining: ``retrain=True`` retrains explicitly and the m
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gitops_ml import __version__
-from gitops_ml.errors import ArtifactError, RegistryError
+from gitops_ml.ci import NO_CI, CIContext
+from gitops_ml.errors import (
+    ArtifactError,
+    ConfigError,
+    GitHubError,
+    PromotionRefused,
+    RegistryError,
+)
 from gitops_ml.registry.manifest import MANIFEST_SCHEMA, MANIFEST_VERSION
 from gitops_ml.registry.tags import check_name, tag_name
 from gitops_ml.registry.verbs import confirm_stage, register
 from gitops_ml.registry.writes import Identity
 from gitops_ml.util.git import git_out, head_commit, run_git
 from gitops_ml.util.hashing import is_sha256
+from gitops_ml.version import __version__
 
 if TYPE_CHECKING:
     from gitops_ml.project.spec import ModelSpec, ProjectConfig
@@ -36,53 +43,26 @@ if TYPE_CHECKING:
 RUN_FILES = ("run.json", "evaluation.json", "drift.json", "report.json")
 
 
-class PromotionRefused(RegistryError):
-    """The run exists but may not be promoted (failed or missing gates) without --force."""
+class ReleasePublisher(Protocol):
+    """Publishes a version as a release with files attached (``registry: github``).
 
-    code = "promotion_refused"
+    The core never talks to GitHub itself: the CLI passes the GitHub adapter
+    (:class:`gitops_ml.github.releases.GitHubReleases`); a test can pass any object with this
+    method."""
 
-
-@dataclass(frozen=True)
-class GitHubContext:
-    """Who and what triggered the promotion, from the Actions environment when present."""
-
-    pr: int | None = None
-    head_sha: str | None = None
-    actor: str | None = None
-    merged_by: str | None = None
-    repository: str | None = None
-    event: str | None = None
-    run_url: str | None = None
+    def publish(self, repository: str, tag: str, title: str, body: str,
+                assets: Sequence[Path]) -> str:
+        """Create (or reuse) the release of ``tag`` in ``repository`` (OWNER/NAME) with
+        ``assets`` attached; return its URL."""
+        ...
 
 
-def github_context(repo: str | Path, env: dict[str, str] | None = None) -> GitHubContext:
-    """PR number, head SHA and actor from GITHUB_* and the event payload; the PR number falls
-    back to the merge commit's subject ("Merge pull request #12", "Title (#12)")."""
-    env = dict(os.environ) if env is None else env
-    payload: dict[str, Any] = {}
-    event_path = env.get("GITHUB_EVENT_PATH")
-    if event_path and Path(event_path).is_file():
-        try:
-            payload = json.loads(Path(event_path).read_text())
-        except ValueError:
-            payload = {}
-    pr_obj = payload.get("pull_request") or {}
-    pr = pr_obj.get("number")
-    head = (pr_obj.get("head") or {}).get("sha")
-    merged_by = (pr_obj.get("merged_by") or {}).get("login")
-    if pr is None:
-        proc = run_git(repo, "log", "-1", "--format=%s", check=False)
-        m = re.search(r"Merge pull request #(\d+)|\(#(\d+)\)\s*$", proc.stdout.strip())
-        if m:
-            pr = int(m[1] or m[2])
-    run_url = None
-    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
-        server = env.get("GITHUB_SERVER_URL", "https://github.com")
-        run_url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-    return GitHubContext(pr=int(pr) if pr is not None else None, head_sha=head,
-                         actor=env.get("GITHUB_ACTOR") or None, merged_by=merged_by,
-                         repository=env.get("GITHUB_REPOSITORY") or None,
-                         event=env.get("GITHUB_EVENT_NAME") or None, run_url=run_url)
+def pr_from_merge_commit(repo: str | Path) -> int | None:
+    """The pull request number in the subject of HEAD ("Merge pull request #12 ...",
+    "Title (#12)"), for promotions outside a ``pull_request`` event."""
+    proc = run_git(repo, "log", "-1", "--format=%s", check=False)
+    m = re.search(r"Merge pull request #(\d+)|\(#(\d+)\)\s*$", proc.stdout.strip())
+    return int(m[1] or m[2]) if m else None
 
 
 # --- finding the run ----------------------------------------------------------------------
@@ -278,11 +258,14 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
             bump: str | None = None, retrain: bool = False, force: bool = False,
             pr: int | None = None, head_sha: str | None = None, actor: str | None = None,
             push: bool | None = None, artifacts: str | Path | None = None,
-            remote: str = "origin", env: dict[str, str] | None = None) -> PromotionResult:
+            remote: str = "origin", ci: CIContext = NO_CI,
+            publisher: ReleasePublisher | None = None) -> PromotionResult:
     """Register the artifact the pull request evaluated and assign its stage.
 
     ``push=None`` pushes when the repository has the ``origin`` remote. ``artifacts`` is a
-    folder of downloaded CI artifacts to look in when the store lacks the run.
+    folder of downloaded CI artifacts to look in when the store lacks the run. ``ci`` says
+    which pull request and who (the PR number falls back to the merge commit's subject);
+    ``publisher`` creates the GitHub Release when the config says ``registry: github``.
     """
     from gitops_ml.project.spec import find_spec
     from gitops_ml.promote import model_card as modelcard
@@ -355,11 +338,15 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
                     hint="fix the model, or pass --force to promote anyway (recorded)")
             forced = True
             notes.append(f"promoted despite failed gates (--force): {', '.join(failed)}")
+    ctx = ci
+    if config.registry == "github" and publisher is None:
+        raise ConfigError("registry: github needs a release publisher to create the version's "
+                          "GitHub Release", hint="run `gitops-ml promote`, or pass publisher= "
+                                                 "(gitops_ml.github.releases.GitHubReleases)")
     if download is not None:
         download.store_into(store)
     artifact_path = store.path_of(sha)
-    ctx = github_context(repo, env)
-    pr = pr if pr is not None else ctx.pr
+    pr = pr if pr is not None else (ctx.pr if ctx.pr is not None else pr_from_merge_commit(repo))
     head = head_sha or ctx.head_sha or (run.get("git") or {}).get("commit")
     who = actor or ctx.actor or Identity.current(repo).name
     manifest: dict[str, Any] = {
@@ -408,8 +395,9 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         notes.append(f"{spec.name} {result.version} already holds this artifact at "
                      f"{commit[:12]}: nothing new registered")
     release_url = None
-    if config.registry == "github" and (result.pushed or result.existing):
-        release_url = _release(ctx, spec.name, result.version, version_tag, final,
+    if publisher is not None and config.registry == "github" and (result.pushed
+                                                                  or result.existing):
+        release_url = _release(publisher, ctx, spec.name, result.version, version_tag, final,
                                artifact_path, store)
     elif config.registry == "github":
         notes.append("registry: github, but the tags were not pushed: no GitHub Release")
@@ -440,31 +428,21 @@ def _check_committed(config: ProjectConfig, spec: ModelSpec) -> None:
 
 
 def _retrain(config: ProjectConfig, spec: ModelSpec) -> bool:
-    """Train (and evaluate, when the evaluate module is there) at promotion time."""
+    """Train and evaluate at promotion time (``--retrain``)."""
+    from gitops_ml.evaluate.evaluation import evaluate
     from gitops_ml.train import train
 
     train(config, spec)
-    import importlib
-
-    try:
-        evaluate_module = importlib.import_module("gitops_ml.evaluate.evaluation")
-    except ImportError:
-        return True
-    fn = getattr(evaluate_module, "evaluate", None)
-    if callable(fn):
-        fn(config, spec)
+    evaluate(config, spec)
     return True
 
 
-def _release(ctx: GitHubContext, model: str, version: str, tag: str, manifest: dict[str, Any],
-             artifact_path: Path, store: Store) -> str | None:
+def _release(publisher: ReleasePublisher, ctx: CIContext, model: str, version: str, tag: str,
+             manifest: dict[str, Any], artifact_path: Path, store: Store) -> str | None:
     """A GitHub Release for the version, with model.skops and the model card attached."""
-    from gitops_ml.errors import GitHubError
-
     if not ctx.repository:
         raise GitHubError("registry: github needs GITHUB_REPOSITORY (OWNER/NAME) to create "
                           "the release", hint="set it, or use registry: git")
-    from gitops_ml.github.releases import create_release
 
     card_sha = (manifest.get("model_card") or {}).get("sha256")
     with tempfile.TemporaryDirectory(prefix="gitops-ml-release-") as tmp:
@@ -477,8 +455,7 @@ def _release(ctx: GitHubContext, model: str, version: str, tag: str, manifest: d
             (Path(tmp) / "model_card.md").write_bytes(card)
             assets.append(Path(tmp) / "model_card.md")
             body = card.decode()
-        result = create_release(ctx.repository, tag, f"{model} {version}", body, assets)
-    return result.url
+        return publisher.publish(ctx.repository, tag, f"{model} {version}", body, assets)
 
 
 def describe_commit(repo: str | Path, commit: str) -> dict[str, str]:

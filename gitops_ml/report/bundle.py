@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gitops_ml import __version__
-from gitops_ml.errors import BundleError, GitopsMLError
+from gitops_ml.errors import BundleError, UsageError
 from gitops_ml.util.hashing import SHA256_PATTERN
-
-if TYPE_CHECKING:
-    from gitops_ml.report.view import ReportInputs
+from gitops_ml.version import __version__
 
 BUNDLE_SCHEMA_VERSION = 2
 REPORT_FILE = "report.md"
@@ -59,27 +56,25 @@ class Bundle:
     summary: str | None
 
 
-def write_bundle(directory: Path, inputs: ReportInputs, *, comment: str | None = None) -> Path:
-    """Write the bundle of ``inputs`` to ``directory`` (created). The PR number and head SHA
-    come from ``inputs.context`` (the ``pull_request`` event)."""
-    from gitops_ml.report.view import render_markdown
-
-    pr, sha = inputs.context.get("pr"), inputs.context.get("head_sha")
+def write_bundle(directory: Path, *, model: str, context: Mapping[str, Any],
+                 gates: Sequence[Mapping[str, Any]], gate_outcome: str, report: str,
+                 summary: str) -> Path:
+    """Write a bundle to ``directory`` (created): the rendered comment (``report``), the full
+    report (``summary``) and each gate's verdict. The PR number and head SHA come from
+    ``context`` (the ``pull_request`` event)."""
+    pr, sha = context.get("pr"), context.get("head_sha")
     if not isinstance(pr, int) or not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
-        raise GitopsMLError("a bundle needs the pull request number and head SHA",
-                            hint="run in a pull_request workflow (GITHUB_EVENT_PATH), or pass "
-                                 "--pr N and --sha SHA")
+        raise UsageError("a bundle needs the pull request number and head SHA",
+                         hint="run in a pull_request workflow (GITHUB_EVENT_PATH), or pass "
+                              "--pr N and --sha SHA")
     directory.mkdir(parents=True, exist_ok=True)
-    report = comment if comment is not None else render_markdown(inputs)
     (directory / REPORT_FILE).write_text(report, encoding="utf-8")
-    (directory / SUMMARY_FILE).write_text(render_markdown(inputs, full=True), encoding="utf-8")
-    from gitops_ml.report.view import _all_gates
-
-    gates = [{"gate": str(g.get("gate") or g.get("subject") or "")[:200],
-              "passed": bool(g.get("passed")), "skipped": bool(g.get("skipped"))}
-             for g in _all_gates(inputs)]
-    meta = {"schema_version": BUNDLE_SCHEMA_VERSION, "model": inputs.model, "pr_number": pr,
-            "head_sha": sha, "gate_outcome": inputs.gate_outcome, "gates": gates,
+    (directory / SUMMARY_FILE).write_text(summary, encoding="utf-8")
+    verdicts = [{"gate": str(g.get("gate") or g.get("subject") or "")[:200],
+                 "passed": bool(g.get("passed")), "skipped": bool(g.get("skipped"))}
+                for g in gates]
+    meta = {"schema_version": BUNDLE_SCHEMA_VERSION, "model": model, "pr_number": pr,
+            "head_sha": sha, "gate_outcome": gate_outcome, "gates": verdicts,
             "gitops_ml": __version__,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     (directory / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitops_ml import __version__
-from gitops_ml.errors import DataError, GitopsMLError
+from gitops_ml.errors import DataError, OutputError, RunNotFoundError, UsageError
+from gitops_ml.version import __version__
 
 if TYPE_CHECKING:
     import jinja2
@@ -167,32 +167,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def github_context(env: Mapping[str, str]) -> dict[str, Any]:
-    """PR number, title, head SHA and branch, and the run's URL, from the Actions environment
-    (``GITHUB_EVENT_PATH`` of a ``pull_request`` event). Empty outside Actions."""
-    ctx: dict[str, Any] = {}
-    event_path = env.get("GITHUB_EVENT_PATH")
-    if event_path and Path(event_path).is_file():
-        try:
-            event = json.loads(Path(event_path).read_bytes())
-        except (OSError, ValueError):
-            event = {}
-        pr = event.get("pull_request") if isinstance(event, dict) else None
-        if isinstance(pr, dict):
-            head = pr.get("head") or {}
-            ctx.update(pr=pr.get("number"), title=pr.get("title"), head_sha=head.get("sha"),
-                       branch=head.get("ref"))
-    server, repo, run_id = (env.get("GITHUB_SERVER_URL"), env.get("GITHUB_REPOSITORY"),
-                            env.get("GITHUB_RUN_ID"))
-    if server and repo and run_id:
-        ctx["run_url"] = f"{server}/{repo}/actions/runs/{run_id}"
-    if repo:
-        ctx["repository"] = repo
-    if "head_sha" not in ctx and env.get("GITHUB_SHA"):
-        ctx["head_sha"] = env["GITHUB_SHA"]
-    return {k: v for k, v in ctx.items() if v is not None}
-
-
 def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None = None,
                 run_file: Path | None = None, evaluation_file: Path | None = None,
                 drift_file: Path | None = None,
@@ -224,14 +198,15 @@ def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None
                 records[name] = data if isinstance(data, dict) else None
                 sources[name] = uri
         if not any(records.values()):
-            raise GitopsMLError(f"no run, evaluation or drift record for model '{model}' "
-                                f"(run key {run_key[:12]})",
-                                hint=f"run `gitops-ml train {model}` and `gitops-ml evaluate "
-                                     f"{model}` first, or pass --run/--evaluation/--drift")
+            raise RunNotFoundError(f"no run, evaluation or drift record for model '{model}' "
+                                   f"(run key {run_key[:12]})",
+                                   hint=f"run `gitops-ml train {model}` and `gitops-ml "
+                                        f"evaluate {model}` first, or pass "
+                                        "--run/--evaluation/--drift")
     if not any(records.values()):
-        raise GitopsMLError(f"nothing to report for model '{model}'",
-                            hint="pass --run, --evaluation or --drift, or run inside a "
-                                 "gitops-ml repository")
+        raise UsageError(f"nothing to report for model '{model}'",
+                         hint="pass --run, --evaluation or --drift, or run inside a "
+                              "gitops-ml repository")
     for name, rec in records.items():
         if rec is not None and rec.get("model") not in (None, model):
             raise DataError(f"{sources.get(name, name)}: {name}.json is for model "
@@ -621,7 +596,7 @@ def render(inputs: ReportInputs, fmt: str) -> str:
         return render_html(inputs)
     if fmt == "json":
         return render_json(inputs)
-    raise GitopsMLError(f"unknown report format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+    raise UsageError(f"unknown report format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
 
 
 def render_drift_issue(inputs: ReportInputs) -> tuple[str, str]:
@@ -684,8 +659,11 @@ def make_report(config: ProjectConfig | None, model: str, *, fmt: str = "md",
             fh.write(summary)
     bundle_path = None
     if bundle is not None:
-        bundle_path = str(write_bundle(Path(bundle), inputs,
-                                       comment=text if fmt == "md" else None))
+        bundle_path = str(write_bundle(
+            Path(bundle), model=inputs.model, context=inputs.context,
+            gates=_all_gates(inputs), gate_outcome=inputs.gate_outcome,
+            report=text if fmt == "md" else render_markdown(inputs),
+            summary=render_markdown(inputs, full=True)))
     return ReportResult(model, fmt, inputs.gate_outcome, len(text),
                         str(out) if out is not None else None, bundle_path, summary_path,
                         inputs.sources, text)
@@ -697,4 +675,4 @@ def _write(path: Path, text: str) -> None:
 
         atomic_write(path, text)
     except OSError as exc:
-        raise GitopsMLError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
