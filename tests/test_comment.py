@@ -285,6 +285,6 @@ def test_bundle_markers_cannot_hijack_another_models_comment(tmp_path, gml, serv
     report.write_text(f"{marker('fraud')}\nI am churn, pretending to be fraud")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [12])))
-    assert r.exit_code == ExitCode.GITHUB, r.output
+    assert r.exit_code == ExitCode.UNTRUSTED, r.output
     assert "the report and metadata.json disagree" in r.stderr
     assert server.comments_on(REPO, 12) == [] and server.count() == 0

@@ -130,11 +130,11 @@ def test_the_status_follows_the_gate_verdicts_not_a_free_field(tmp_path, gml, se
     meta["gate_outcome"] = "passed"
     meta_path.write_text(json.dumps(meta))
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path, env=env)
-    assert r.exit_code == ExitCode.GITHUB and "its gates say failed" in r.stderr
+    assert r.exit_code == ExitCode.UNTRUSTED and "its gates say failed" in r.stderr
     meta["gates"] = [{**g, "passed": True} for g in meta["gates"]]  # consistent, but ...
     meta_path.write_text(json.dumps(meta))
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path, env=env)
-    assert r.exit_code == ExitCode.GITHUB  # ... the report still says the gates failed
+    assert r.exit_code == ExitCode.UNTRUSTED  # ... the report still says the gates failed
     assert "the report and metadata.json disagree" in r.stderr
     assert server.count() == 0
     meta_path.write_text(good)
@@ -151,7 +151,7 @@ def test_a_deleted_fork_is_refused(tmp_path, gml, server) -> None:
     make_report(tmp_path, gml, bundle=tmp_path / "b")
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [])))
-    assert r.exit_code == ExitCode.GITHUB, r.output
+    assert r.exit_code == ExitCode.UNTRUSTED, r.output
     assert "head repository is unknown" in r.stderr
     assert server.comments_on(REPO, 12) == []
 
@@ -161,5 +161,5 @@ def test_deeply_nested_metadata_is_a_bundle_error(tmp_path, gml, server) -> None
     (tmp_path / "b" / "metadata.json").write_text("[" * 8000 + "]" * 8000)
     r = gml("comment", "--from-bundle", tmp_path / "b", cwd=tmp_path,
             env=env_for(server, run_event(tmp_path, [12])))
-    assert r.exit_code == ExitCode.GITHUB, r.output
+    assert r.exit_code == ExitCode.UNTRUSTED, r.output
     assert "nested too deeply" in r.stderr and "Traceback" not in r.output

@@ -230,3 +230,17 @@ def test_relative_function_level_and_type_checking_imports_are_resolved(tmp_path
     assert [line.split(": ", 1)[1] for line in upward(edges, modules)] == [
         "gitops_ml.project.spec (project) imports gitops_ml.report.view (report), a higher "
         "layer"]
+
+
+def test_the_architecture_doc_shows_every_layer_and_names_where_the_comment_is_built(
+        modules: dict[str, Path]) -> None:
+    import re
+
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    diagram = doc[doc.index("```"):doc.index("```mermaid")]
+    missing = [name for names in LAYERS for name in names if name not in diagram]
+    assert missing == []
+    answer = doc[doc.index("## Where is the PR comment built?"):]
+    named = re.findall(r"\*\*`(gitops_ml[\w.]*)`\*\*", answer)
+    assert len(named) == 1 and named[0] in modules, named
+    assert "def render_markdown" in modules[named[0]].read_text(encoding="utf-8")
