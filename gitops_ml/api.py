@@ -85,6 +85,7 @@ __all__ = [
     "drift_model",
     "drift_text",
     "evaluate_model",
+    "fairness_label",
     "init_project",
     "json_schema",
     "lineage_text",
@@ -309,6 +310,15 @@ def monitor_model(repo: Repo, model: str, *, current: str, reference: str | None
     config = _config(repo)
     return monitor(config, find_spec(config, model), current=current, reference=reference,
                    html=html, out=out)
+
+
+def fairness_label(name: str) -> str:
+    """A fairness figure or difference as people read it (``selection_rate:setosa`` ->
+    ``selection rate (setosa)``, ``demographic_parity_difference`` -> ``demographic parity
+    difference``)."""
+    from gitops_ml.evaluate.fairness import DIFFERENCE_LABELS, figure_label
+
+    return DIFFERENCE_LABELS.get(name) or figure_label(name)
 
 
 def drift_text(result: DriftResult) -> str:

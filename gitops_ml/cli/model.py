@@ -92,15 +92,15 @@ def evaluate_text(result: EvaluationResult, listed: tuple[str, ...]) -> str:
             mark = "skip" if g.skipped else ("pass" if g.passed else "FAIL")
             note = f"  ({g.note})" if g.note else ""
             lines.append(f"  {mark:<4}  {g.gate}: {_fmt(g.value)}{note}")
-    from gitops_ml.evaluate.fairness import DIFFERENCE_LABELS, figure_label
+    from gitops_ml import fairness_label
 
     for attr, fair in result.fairness.items():
         diffs = ", ".join(
-            f"{DIFFERENCE_LABELS.get(k, k)} {_fmt(v)}"
+            f"{fairness_label(k)} {_fmt(v)}"
             + (f" (class {fair.worst_class[k]})" if k in fair.worst_class else "")
             for k, v in fair.differences.items())
         lines.append(f"fairness by {attr} ({fair.method}): {diffs}")
-        rows = [["group", "count", *(figure_label(c) for c in fair.columns)]]
+        rows = [["group", "count", *(fairness_label(c) for c in fair.columns)]]
         for grp in fair.groups:
             rows.append([grp.group, str(grp.count), *(_fmt(grp.get(c)) for c in fair.columns)])
         lines += _table(rows, indent="    ")

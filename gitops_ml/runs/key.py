@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops_ml import __version__
 from gitops_ml.errors import ConfigError, DataError, Location
+from gitops_ml.version import __version__
 
 if TYPE_CHECKING:
     from gitops_ml.data.pointers import DataPointer
