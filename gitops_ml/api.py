@@ -19,10 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitops_ml.ci import NO_CI, CIContext
-from gitops_ml.errors import NoConfigError
-
 if TYPE_CHECKING:
+    from gitops_ml.ci import NO_CI, CIContext
     from gitops_ml.data.sync import (
         AddResult,
         ItemResult,
@@ -109,6 +107,10 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The result types at run time (for ``isinstance`` and annotations), each imported from
     its module only when asked for."""
+    if name in ("CIContext", "NO_CI"):
+        from gitops_ml import ci
+
+        return getattr(ci, name)
     if name in ("VersionDetail", "History", "RegistryList"):
         from gitops_ml.registry import queries
 
@@ -177,6 +179,14 @@ def _config(repo: Repo) -> ProjectConfig:
     from gitops_ml.project.spec import load_config
 
     return load_config(repo)
+
+
+def _ci(ci: CIContext | None) -> CIContext:
+    if ci is not None:
+        return ci
+    from gitops_ml.ci import NO_CI
+
+    return NO_CI
 
 
 def _folder(repo: Repo) -> Path:
@@ -332,11 +342,12 @@ def report_model(repo: Repo, model: str, *, fmt: str = "md", out: Path | None = 
                  bundle: Path | None = None, run_key: str | None = None,
                  run_file: Path | None = None, evaluation_file: Path | None = None,
                  drift_file: Path | None = None, step_summary: Path | None = None,
-                 ci: CIContext = NO_CI) -> ReportResult:
+                 ci: CIContext | None = None) -> ReportResult:
     """Render the report of ``model`` (the PR comment, a bundle, the job summary).
 
     Records come from the store by the model's run key, or from the files given; when every
     record is given as a file, no repository is needed."""
+    from gitops_ml.errors import NoConfigError
     from gitops_ml.project.spec import load_config
     from gitops_ml.report.view import make_report
     from gitops_ml.util.git import head_commit, is_repo
@@ -348,7 +359,7 @@ def report_model(repo: Repo, model: str, *, fmt: str = "md", out: Path | None = 
         if not explicit:
             raise
         config = None
-    context = ci.report_context()
+    context = _ci(ci).report_context()
     if config is not None and is_repo(config.root):
         context["commit"] = head_commit(config.root)
     return make_report(config, model, fmt=fmt, out=out, bundle=bundle,
@@ -363,7 +374,7 @@ def promote_model(repo: Repo, model: str, *, stage: str | None = None,
                   bump: str | None = None, retrain: bool = False, force: bool = False,
                   artifacts: str | Path | None = None, pr: int | None = None,
                   head_sha: str | None = None, actor: str | None = None,
-                  push: bool | None = None, ci: CIContext = NO_CI,
+                  push: bool | None = None, ci: CIContext | None = None,
                   publisher: ReleasePublisher | None = None) -> PromotionResult:
     """Register the artifact the pull request evaluated and assign its stage. ``publisher``
     creates the GitHub Release with ``registry: github``."""
@@ -371,7 +382,7 @@ def promote_model(repo: Repo, model: str, *, stage: str | None = None,
 
     return promote(_config(repo), model, stage=stage, bump=bump, retrain=retrain,
                    force=force, pr=pr, head_sha=head_sha, actor=actor, push=push,
-                   artifacts=artifacts, ci=ci, publisher=publisher)
+                   artifacts=artifacts, ci=_ci(ci), publisher=publisher)
 
 
 def list_models(repo: Repo) -> RegistryList:
@@ -398,22 +409,22 @@ def model_history(repo: Repo, model: str) -> History:
 
 def rollback_model(repo: Repo, model: str, *, to: str, stage: str = "production",
                    actor: str | None = None, push: bool | None = None, force: bool = False,
-                   ci: CIContext = NO_CI) -> StageChange:
+                   ci: CIContext | None = None) -> StageChange:
     """Assign ``stage`` to the earlier version ``to`` with a new stage tag (``force`` for a
     version whose gates did not pass)."""
     from gitops_ml.registry.verbs import rollback
 
-    return rollback(_folder(repo), model, to, stage, actor=actor or ci.actor, push=push,
+    return rollback(_folder(repo), model, to, stage, actor=actor or _ci(ci).actor, push=push,
                     force=force)
 
 
 def deprecate_model(repo: Repo, model: str, *, version: str | None = None,
                     actor: str | None = None, push: bool | None = None,
-                    ci: CIContext = NO_CI) -> StageChange:
+                    ci: CIContext | None = None) -> StageChange:
     """Deprecate ``model``, or deregister one ``version`` of it."""
     from gitops_ml.registry.verbs import deprecate
 
-    return deprecate(_folder(repo), model, version, actor=actor or ci.actor, push=push)
+    return deprecate(_folder(repo), model, version, actor=actor or _ci(ci).actor, push=push)
 
 
 def registry_doctor(repo: Repo, model: str | None = None) -> Diagnosis:

@@ -58,6 +58,11 @@ class Location:
         return out
 
 
+class FrozenInstanceError(AttributeError):
+    """Assignment to a field of a frozen record (:mod:`gitops_ml.util.frozen`): a programming
+    error, like :class:`dataclasses.FrozenInstanceError`, not one a user is shown."""
+
+
 class GitopsMLError(Exception):
     """Base of every error gitops-ml reports to a user.
 

@@ -37,9 +37,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli", "github", "__main__"),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-# What cli/ may import of gitops_ml: the public API (the package), the error tree, itself and
-# the GitHub adapter.
-CLI_ALLOWED = ("gitops_ml", "gitops_ml.errors", "gitops_ml.cli", "gitops_ml.github")
+# What cli/ may import of gitops_ml: the public API (the package), the error tree, itself, the
+# GitHub adapter, and the record type results are made of (to turn them into JSON).
+CLI_ALLOWED = ("gitops_ml", "gitops_ml.errors", "gitops_ml.cli", "gitops_ml.github",
+               "gitops_ml.util.frozen")
 
 
 def module_files(package: Path = PACKAGE) -> dict[str, Path]:

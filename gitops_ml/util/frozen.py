@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
+from gitops_ml.errors import FrozenInstanceError
+
 R = TypeVar("R", bound="Record")
 
 
@@ -32,10 +34,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-class FrozenInstanceError(AttributeError):
-    """Assignment to a field of a frozen record."""
 
 
 class Field:
