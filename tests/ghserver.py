@@ -322,6 +322,14 @@ class GitHubServer:
         for body in bodies:
             self._new_comment(repo, number, body, user)
 
+    def add_issue(self, full_name: str, title: str, body: str, *, login: str,
+                  labels: tuple[str, ...] = ()) -> dict[str, Any]:
+        """An open issue written by ``login`` (a person, type User)."""
+        repo = self.add_repo(full_name)
+        with self._lock:
+            return self._new_issue(repo, None, title, body, list(labels),
+                                   Token("", "personal", login).user(self.url))
+
     def fail(self, method: str, path: str, status: int, *, times: int = 1,
              headers: dict[str, str] | None = None, message: str = "",
              applied: bool = False) -> Fault:

@@ -163,3 +163,20 @@ def test_deeply_nested_metadata_is_a_bundle_error(tmp_path, gml, server) -> None
             env=env_for(server, run_event(tmp_path, [12])))
     assert r.exit_code == ExitCode.UNTRUSTED, r.output
     assert "nested too deeply" in r.stderr and "Traceback" not in r.output
+
+
+def test_a_persons_issue_carrying_the_drift_marker_is_never_edited_or_closed(server) -> None:
+    from gitops_ml.github.monitor_issue import issue_marker, sync_drift_issue
+
+    forged = server.add_issue(REPO, "Drift: churn", f"{issue_marker('churn')}\nfake",
+                              login="mallory", labels=("gitops-ml",))
+    client = GitHubClient(TOKEN, api_url=server.url, settings=FAST)
+    opened = sync_drift_issue(client, REPO, "churn", drifted=True, title="Drift: churn",
+                              body="real drift")
+    assert opened.action == "opened" and opened.number != forged["number"]
+    closed = sync_drift_issue(client, REPO, "churn", drifted=False, title="Drift: churn",
+                              body="", resolved_comment="gone")
+    assert closed.action == "closed" and closed.number == opened.number
+    mine = server.repos[REPO].issues[forged["number"]]
+    assert (mine["state"], mine["title"], mine["body"]) == (
+        "open", "Drift: churn", f"{issue_marker('churn')}\nfake")

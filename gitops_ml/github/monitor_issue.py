@@ -5,7 +5,10 @@ The issue is found by a hidden marker in its body among the open issues labelled
 GitHub silently drops the labels of a new issue when its creator lacks push (triage) access,
 so the labels are checked after creation and added when they were dropped; and when no
 labelled issue carries the marker, the open issues are searched once more without the label
-(and the label put back), so a lost label never makes a run open a second issue.
+(and the label put back), so a lost label never makes a run open a second issue. Only issues
+written by the token's own identity whose body begins with the marker count (see
+:func:`gitops_ml.github.comments.own_login`): an issue anyone else opens with the marker is
+never edited, labelled or closed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from github.Issue import Issue
 
 from gitops_ml.github.client import COMMENT_LIMIT, GitHubClient
+from gitops_ml.github.comments import own_login
 
 LABEL = "gitops-ml"
 PERMISSION = "issues: write"
@@ -40,17 +44,22 @@ def sync_drift_issue(client: GitHubClient, repo: str, model: str, *, drifted: bo
                      title: str, body: str, resolved_comment: str = "") -> IssueResult:
     """Open or update the model's drift issue when ``drifted``; otherwise comment and close it."""
     mark = issue_marker(model)
-    body = body if mark in body else f"{mark}\n{body}"
+    body = body if body.startswith(mark) else f"{mark}\n{body}"
     if len(body) > COMMENT_LIMIT:
         body = body[:COMMENT_LIMIT - 200] + "\n\n… (cut to fit GitHub's limit; the full " \
                                             "report is in the workflow's artifacts)\n"
     with client.translate(f"syncing the drift issue of {model} in {repo}",
                           permission=PERMISSION, missing=f"repository {repo}"):
         r = client.repo(repo)
-        found = [i for i in r.get_issues(state="open", labels=[LABEL])
-                 if mark in (i.body or "")]
+        login = own_login(client)  # only our own issues: nobody else's is edited or closed
+
+        def ours(issue: Issue) -> bool:
+            return (issue.body or "").startswith(mark) and issue.user is not None \
+                and issue.user.login == login
+
+        found = [i for i in r.get_issues(state="open", labels=[LABEL]) if ours(i)]
         if not found:  # its label may have been dropped: look once without it
-            found = [i for i in r.get_issues(state="open") if mark in (i.body or "")]
+            found = [i for i in r.get_issues(state="open") if ours(i)]
             for issue in found:
                 _ensure_label(issue)
         if drifted:
