@@ -137,3 +137,31 @@ def test_plan_stays_light(make_repo) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip().splitlines()[-1] == "0 []"
+
+
+def test_many_changed_files_and_errors_while_git_runs(make_repo, gml, tmp_path) -> None:
+    """git answers while the specs load: more output than a pipe holds is still read whole,
+    a broken spec is still reported at its line, and a folder outside git is a clear error."""
+    repo = make_repo(_project())
+    folder = repo / "models" / "churn" / "generated"
+    folder.mkdir()
+    for i in range(1500):  # ~100 kB of ls-files output, more than a pipe buffer
+        (folder / f"{i:05d}-{'x' * 50}.txt").write_text("")
+    result = gml("plan", "--base", "main", "-o", "json", cwd=repo)
+    assert result.exit_code == 0, result
+    [churn] = result.json()["result"]["include"]
+    assert churn["model"] == "churn"
+    result = gml("plan", "--base", "main", cwd=repo)
+    assert "and 1499 more" in result.stdout
+    (repo / "models" / "price" / "model.yaml").write_text(spec("price") + "oops: 1\n")
+    result = gml("plan", "--base", "main", cwd=repo)
+    assert result.exit_code == ExitCode.CONFIG
+    assert "models/price/model.yaml:" in result.stderr and "unknown key 'oops'" in result.stderr
+    outside = tmp_path / "not-git"
+    outside.mkdir()
+    for rel, text in _project().items():
+        (outside / rel).parent.mkdir(parents=True, exist_ok=True)
+        (outside / rel).write_text(text)
+    result = gml("plan", "--base", "main", cwd=outside)
+    assert result.exit_code == ExitCode.REGISTRY
+    assert "is not a git repository" in result.stderr
