@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_ml.data.pointers import DataPointer, rel, resolve
@@ -24,11 +23,11 @@ from gitops_ml.data.tables import read_header
 from gitops_ml.errors import DataError, DataNotFoundError, GitopsMLError, HashMismatchError
 from gitops_ml.project.spec import ModelSpec, PointerRef, ProjectConfig
 from gitops_ml.util.files import atomic_write, staged_file
+from gitops_ml.util.frozen import Record
 from gitops_ml.util.hashing import Progress, hash_file, sha256_file
 
 
-@dataclass(frozen=True)
-class LocalData:
+class LocalData(Record):
     """A verified local copy of a pointer's data."""
 
     path: Path

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -28,6 +27,7 @@ from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
 from gitops_ml.project import typed_yaml
 from gitops_ml.project import yaml_document as yamlio
 from gitops_ml.project.spec import InlinePointer, ModelSpec, PointerRef, ProjectConfig
+from gitops_ml.util.frozen import Record, replace
 from gitops_ml.util.hashing import MD5_DOS2UNIX, MD5_RE
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -45,8 +45,7 @@ _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 PointerKind = Literal["pointer", "inline", "dvc", "path", "uri"]
 
 
-@dataclass(frozen=True)
-class DataPointer:
+class DataPointer(Record):
     """Where a dataset lives and what its bytes must hash to.
 
     ``uri`` is a repo-relative POSIX path for data in the repository, or a URI

@@ -22,11 +22,12 @@ import importlib.metadata
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops_ml.errors import ConfigError, DataError, Location
+from gitops_ml.util.frozen import replace
 from gitops_ml.version import __version__
 
 if TYPE_CHECKING:
