@@ -507,3 +507,15 @@ def test_registry_show_renders_each_gate_and_what_force_overrode(repo: Path, gml
     out = gml("registry", "show", "churn@v0.2.0", cwd=repo).stdout.splitlines()
     assert out[-2:] == ["gates: not recorded (no gate recorded)",
                         "forced: --force promoted it without a recorded evaluation"]
+
+
+def test_a_reinstated_model_can_be_deprecated_again(repo: Path):
+    head = git(repo, "rev-parse", "HEAD")
+    register(repo, "churn", head, manifest("1" * 64), stage="production")
+    deprecate(repo, "churn")
+    register(repo, "churn", head, manifest("1" * 64), stage="production")  # reinstated
+    # the simple name churn@deprecated is taken: GTO's grammar allows a counter on it
+    assert deprecate(repo, "churn").tags == ("churn@deprecated#3",)
+    assert read_model(repo, "churn").deprecated
+    if (GTO / "gto").exists():
+        assert agree(repo)["churn"]["active"] is False

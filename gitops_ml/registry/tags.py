@@ -81,7 +81,12 @@ def check_version(value: str) -> str:
 
 def tag_name(action: str, name: str, *, version: str | None = None, stage: str | None = None,
              counter: int | None = None) -> str:
-    """The tag for an action, from its template (the inverse of :func:`parse_tag`)."""
+    """The tag for an action, from its template (the inverse of :func:`parse_tag`).
+
+    Stage tags always carry a counter. The others may (GTO's grammar allows ``#N`` after any
+    tag): a model deprecated a second time takes ``name@deprecated#N``, because the simple
+    name exists already.
+    """
     name = name_in_tag(model_name(name))
     if version is not None:
         check_version(version)
@@ -90,6 +95,8 @@ def tag_name(action: str, name: str, *, version: str | None = None, stage: str |
     if action in COUNTED and counter is None:
         raise RegistryError(f"{action} tags need a counter")
     tag = TAG_TEMPLATES[action].format(name=name, version=version, stage=stage, counter=counter)
+    if counter is not None and action not in COUNTED:
+        tag += f"#{counter}"
     if not TAG_RE.match(tag):  # defensive: the templates and the regex must agree
         raise RegistryError(f"internal: tag '{tag}' does not parse")
     return tag

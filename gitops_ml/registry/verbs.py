@@ -171,8 +171,8 @@ def deprecate(repo: str | Path, model: str, version: str | None = None, *,
         if state.deprecated:
             raise RegistryError(f"model '{model}' is already deprecated")
         name = tag_name("deprecate", model)
-        if any(e.tag == name for e in state.events):
-            raise RegistryError(f"model '{model}' was deprecated once already (tag {name})")
+        if any(e.tag == name for e in state.events):  # deprecated before, then reinstated
+            name = tag_name("deprecate", model, counter=state.max_counter + 1)
         last = state.events[-1].commit
         msg = tag_message(f"Deprecate {model}", {**payload, "action": "deprecate"})
         return [NewTag(name, last, msg)], {}
