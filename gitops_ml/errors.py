@@ -141,6 +141,43 @@ class ConfigError(GitopsMLError):
     exit_code = ExitCode.CONFIG
 
 
+class ConfigErrors(ConfigError):
+    """Several independent problems found in one document, in file order. It reads as its
+    first problem (``one_line``, ``location``, exit code 3), so a command about one model
+    fails on one line; ``validate`` lists each of ``errors``."""
+
+    def __init__(self, errors: tuple[ConfigError, ...]) -> None:
+        first = errors[0]
+        super().__init__(first.message, location=first.location, hint=first.hint,
+                         key_path=first.key_path)
+        self.errors = errors
+        self.code = first.code
+
+    @staticmethod
+    def of(errors: list[ConfigError]) -> ConfigError:
+        """One error for ``errors`` (flattened, sorted by line and column): the error itself
+        when there is one."""
+        flat = [e for err in errors for e in (err.errors if isinstance(err, ConfigErrors)
+                                               else (err,))]
+        if len(flat) == 1:
+            return flat[0]
+        flat.sort(key=file_order)
+        return ConfigErrors(tuple(flat))
+
+
+def file_order(err: GitopsMLError) -> tuple[str, int, int]:
+    """A sort key putting problems in file order (file, line, column)."""
+    loc = err.location
+    if loc is None:
+        return ("", 0, 0)
+    return (loc.file, loc.line or 0, loc.column or 0)
+
+
+def each_error(err: GitopsMLError) -> tuple[GitopsMLError, ...]:
+    """The problems ``err`` carries: its ``errors`` for :class:`ConfigErrors`, else itself."""
+    return err.errors if isinstance(err, ConfigErrors) else (err,)
+
+
 class YAMLSyntaxError(ConfigError):
     code = "yaml_syntax"
 

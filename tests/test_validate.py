@@ -266,3 +266,93 @@ def test_an_unseeded_stochastic_estimator_is_warned_about(make_repo, gml) -> Non
         (repo / "models/churn/model.yaml").write_text(spec(
             estimator=f"\n  class: sklearn.ensemble.RandomForestClassifier\n  params: {params}"))
         assert "warning:" not in gml("validate", cwd=repo).output
+
+
+# --- every problem in one run (issue 14, item 9) --------------------------------------------
+
+FOUR_TYPOS = {"task": "clasification", "target": "[a, b]",
+              "estimator": "\n  class: sklearn.linear_model.LogisticRegression\n"
+                           "  parms: {C: 1.0}",
+              "descripton": "churn model"}
+
+
+def error_lines(result) -> list[str]:
+    assert "Traceback" not in result.output
+    return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+def test_every_loading_problem_is_listed_in_file_order(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(**FOUR_TYPOS)
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG, result
+    assert error_lines(result) == [
+        "error: models/churn/model.yaml:2:1: task: expected one of 'classification', "
+        "'regression', got 'clasification' (did you mean 'classification'?)",
+        "error: models/churn/model.yaml:5:1: target: expected a string, got a list",
+        "error: models/churn/model.yaml:12:3: estimator.parms: unknown key 'parms' "
+        "(did you mean 'params'?)",
+        "error: models/churn/model.yaml:16:1: descripton: unknown key 'descripton' "
+        "(did you mean 'description'?)",
+    ]
+    assert result.output.splitlines()[-1] == "4 problem(s) found"
+
+
+def test_json_envelope_lists_every_problem(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(**FOUR_TYPOS)
+    payload = gml("validate", "--output", "json", cwd=make_repo(project)).json()
+    problems = payload["result"]["problems"]
+    assert [p["key_path"] for p in problems] == ["task", "target", "estimator.parms",
+                                                 "descripton"]
+    assert [p["line"] for p in problems] == [2, 5, 12, 16]
+
+
+def test_record_checks_are_all_listed(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(
+        metrics="[roc_auc, rmse]", gates="\n  - {metric: log_loss, max: 0.3}")
+    lines = error_lines(gml("validate", cwd=make_repo(project)))
+    assert len(lines) == 2, lines
+    assert "metrics[1]: metric 'rmse' is not valid for classification" in lines[0]
+    assert "gates[0].metric: gate on metric 'log_loss', which is not in metrics" in lines[1]
+
+
+def test_semantic_checks_each_run(make_repo, gml) -> None:
+    """The estimator's parameters and the data's header are checked apart: each problem of
+    each is listed, in file order."""
+    project = files()
+    project["models/churn/model.yaml"] = spec(
+        features="\n  numeric: [tenur, charges]\n  categorical: [contract]",
+        estimator="\n  class: sklearn.linear_model.LogisticRegression\n"
+                  "  params: {CC: 1.0, max_itr: 200}")
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG, result
+    lines = error_lines(result)
+    assert len(lines) == 3, lines
+    assert "data.train: column 'tenur' (features.numeric) is not in the train data's " \
+           "header (did you mean 'tenure'?)" in lines[0]
+    assert "estimator.params.CC: 'CC' is not a parameter of LogisticRegression" in lines[1]
+    assert "estimator.params.max_itr: 'max_itr' is not a parameter of LogisticRegression " \
+           "(did you mean 'max_iter'?)" in lines[2]
+    assert result.output.splitlines()[-1] == "3 problem(s) found"
+
+
+def test_a_command_about_one_model_fails_on_the_first_problem(make_repo, gml) -> None:
+    project = files()
+    project["models/churn/model.yaml"] = spec(**FOUR_TYPOS)
+    result = gml("train", "churn", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG, result
+    assert error_lines(result) == [
+        "error: models/churn/model.yaml:2:1: task: expected one of 'classification', "
+        "'regression', got 'clasification' (did you mean 'classification'?)"]
+
+
+def test_every_config_problem_is_listed(make_repo, gml) -> None:
+    project = files()
+    project["gitops-ml.yaml"] = "modles: models/*/model.yaml\nregistri: x\n"
+    result = gml("validate", cwd=make_repo(project))
+    assert result.exit_code == ExitCode.CONFIG, result
+    lines = error_lines(result)
+    assert [line.split(": ")[2] for line in lines] == ["modles", "registri"], lines
+    assert result.output.splitlines()[-1] == "2 problem(s) found"

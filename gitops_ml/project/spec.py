@@ -374,31 +374,35 @@ class ModelSpec(Record, eq=False):
             return ("accuracy", "f1", "roc_auc")
         return ("rmse", "mae", "r2")
 
-    def check(self, doc: Document, path: KeyPath) -> None:
+    def check(self, doc: Document, path: KeyPath) -> list[ConfigError]:
+        """Every problem across fields (each independent of the others), gathered."""
+        errors: list[ConfigError] = []
         valid = METRICS_BY_TASK[self.task]
         for i, metric in enumerate(self.metrics):
             if metric not in valid:
-                raise doc.error(
+                errors.append(doc.error(
                     (*path, "metrics", i), f"metric '{metric}' is not valid for {self.task}",
-                    hint=typed_yaml.did_you_mean(metric, valid) or "valid: " + ", ".join(valid))
+                    hint=typed_yaml.did_you_mean(metric, valid) or "valid: " + ", ".join(valid)))
         listed = set(self.effective_metrics)
         for i, gate in enumerate(self.gates):
             if gate.metric is not None and gate.metric not in listed:
-                raise doc.error(
+                errors.append(doc.error(
                     (*path, "gates", i, "metric"),
                     f"gate on metric '{gate.metric}', which is not in metrics",
                     hint="add it to 'metrics' or fix the name"
-                    + (f"; {m}" if (m := typed_yaml.did_you_mean(gate.metric, listed)) else ""))
+                    + (f"; {m}" if (m := typed_yaml.did_you_mean(gate.metric, listed)) else "")))
         inputs = set(self.features.model_inputs)
         if self.target in inputs:
-            raise doc.error((*path, "target"), f"target '{self.target}' is also a feature")
+            errors.append(doc.error((*path, "target"),
+                                    f"target '{self.target}' is also a feature"))
         for i, name in enumerate(self.features.sensitive):
             if name == self.target:
-                raise doc.error((*path, "features", "sensitive", i),
-                                "the target cannot be a sensitive attribute")
+                errors.append(doc.error((*path, "features", "sensitive", i),
+                                        "the target cannot be a sensitive attribute"))
         if self.task == "regression" and any(
                 g.fairness == "demographic_parity_difference" for g in self.gates):
             pass  # defined for regression too (as a difference in mean prediction)
+        return errors
 
     def canonical(self) -> dict[str, Any]:
         """The spec as plain data, without fields that do not change the model."""

@@ -25,7 +25,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from gitops_ml.errors import ConfigError
+from gitops_ml.errors import ConfigError, ConfigErrors
 from gitops_ml.project.yaml_document import Document, KeyPath
 from gitops_ml.util.frozen import Field, Record, is_record
 
@@ -160,7 +160,17 @@ def converter(tp: Any, meta: Mapping[str, Any] | None = None) -> Converter:
             if not isinstance(value, list):
                 raise doc.error(path, f"expected {_describe(tp)}, got {_type_name(value)}")
             _check_bounds(value, meta, doc, path)
-            return tuple([item(v, doc, (*path, i)) for i, v in enumerate(value)])
+            try:  # the fast path: every item fits
+                return tuple([item(v, doc, (*path, i)) for i, v in enumerate(value)])
+            except ConfigError:
+                pass
+            errors: list[ConfigError] = []
+            for i, v in enumerate(value):
+                try:
+                    item(v, doc, (*path, i))
+                except ConfigError as exc:
+                    errors.append(exc)
+            raise ConfigErrors.of(errors)
 
         return sequence
     if origin is dict:
@@ -169,7 +179,16 @@ def converter(tp: Any, meta: Mapping[str, Any] | None = None) -> Converter:
         def mapping(value: Any, doc: Document, path: KeyPath) -> Any:
             if not isinstance(value, dict):
                 raise doc.error(path, f"expected a mapping, got {_type_name(value)}")
-            return {k: val(v, doc, (*path, k)) for k, v in value.items()}
+            out: dict[Any, Any] = {}
+            errors: list[ConfigError] = []
+            for k, v in value.items():
+                try:
+                    out[k] = val(v, doc, (*path, k))
+                except ConfigError as exc:
+                    errors.append(exc)
+            if errors:
+                raise ConfigErrors.of(errors)
+            return out
 
         return mapping
     if is_record(tp):
@@ -284,29 +303,42 @@ def _plan(cls: type[Record]) -> _Plan:
 
 
 def load_record(cls: type[R], value: Any, doc: Document, path: KeyPath = ()) -> R:
-    """Build the record ``cls`` from a YAML mapping, rejecting unknown keys."""
+    """Build the record ``cls`` from a YAML mapping, rejecting unknown keys.
+
+    Every independent problem is gathered (unknown keys, each field's type and bounds, at any
+    depth) and raised together as one :class:`ConfigErrors`, in file order. The record's own
+    ``check`` needs the built record, so it runs only when its fields loaded; it may raise
+    one error or return a list of them."""
     if not isinstance(value, dict):
         raise doc.error(path, f"expected a mapping, got {_type_name(value)}")
     plan = _plan(cls)
+    errors: list[ConfigError] = []
     for key in value:
         if key not in plan.keys:
-            raise doc.error(
+            errors.append(doc.error(
                 (*path, key), f"unknown key '{key}'",
                 hint=did_you_mean(key, plan.keys) or "allowed: " + ", ".join(sorted(plan.keys)),
-            )
+            ))
     kwargs: dict[str, Any] = {}
     for key, name, conv, required in plan.fields:
         if key in value:
-            kwargs[name] = conv(value[key], doc, (*path, key))
+            try:
+                kwargs[name] = conv(value[key], doc, (*path, key))
+            except ConfigError as exc:
+                errors.append(exc)
         elif required:
-            raise doc.error(path, f"missing required key '{key}'")
+            errors.append(doc.error(path, f"missing required key '{key}'"))
+    if errors:
+        raise ConfigErrors.of(errors)
     try:
         obj = cls(**kwargs)
     except ValueError as exc:
         raise doc.error(path, str(exc)) from exc
     check = getattr(obj, "check", None)
     if callable(check):
-        check(doc, path)
+        found = check(doc, path)
+        if found:
+            raise ConfigErrors.of(list(found))
     return obj
 
 

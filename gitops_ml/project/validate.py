@@ -7,7 +7,16 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from gitops_ml.errors import ConfigError, DataError, GitopsMLError, Location
+from gitops_ml.errors import (
+    ConfigError,
+    ConfigErrors,
+    DataError,
+    GitopsMLError,
+    Location,
+    NoConfigError,
+    each_error,
+    file_order,
+)
 from gitops_ml.project import catalogue, spec, typed_yaml
 from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.project.yaml_document import Document
@@ -91,9 +100,17 @@ def _classify(config: ProjectConfig, paths: tuple[str, ...]) -> tuple[list[str],
 
 def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
              check_data: bool = True) -> ValidationResult:
-    """Check the project. Problems are collected (one per file at most), not raised, so one
-    run shows every broken spec; a missing or broken config is raised."""
-    config = spec.load_config(root)
+    """Check the project. Problems are collected, not raised, so one run shows every problem
+    of every file: all of a spec's loading problems (keys, types, bounds, metric names), or,
+    when it loads, each semantic check's. A missing config is raised; a broken one is
+    returned as its problems (nothing else can be checked without it)."""
+    try:
+        config = spec.load_config(root)
+    except NoConfigError:
+        raise
+    except ConfigError as err:
+        return ValidationResult(spec.CONFIG_FILE, (), (),
+                                tuple(Problem.of(e) for e in each_error(err)))
     problems: list[Problem] = []
     warnings: list[Problem] = []
     if paths:
@@ -108,21 +125,35 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
     for rel in spec_rels:
         try:
             model, doc = spec.load_spec_document(config.resolve(rel), rel)
-            if model.name in seen or all_names.get(model.name, rel) != rel:
-                other = seen.get(model.name) or all_names[model.name]
-                raise doc.error(("name",), f"model name '{model.name}' is already used by "
-                                f"{other}", hint="model names must be unique")
+        except GitopsMLError as err:
+            # A spec that does not load has no record for the semantic checks to read.
+            problems += [Problem.of(e) for e in each_error(err)]
+            continue
+        found: list[GitopsMLError] = []
+        if model.name in seen or all_names.get(model.name, rel) != rel:
+            other = seen.get(model.name) or all_names[model.name]
+            found.append(doc.error(("name",), f"model name '{model.name}' is already used by "
+                                   f"{other}", hint="model names must be unique"))
+        else:
             seen[model.name] = rel
-            check_estimator(config, model, doc)
-            warnings += seed_warnings(model, doc)
-            check_drift_methods(model, doc)
-            check_fairness_gates(model, doc)
-            header_checked = _check_data(config, model, doc, checked_pointers, headers) \
-                if check_data else ()
+        # Each check runs whatever the others found: they read different fields.
+        header_checked: tuple[str, ...] = ()
+        checks: list[tuple[Any, tuple[Any, ...]]] = [
+            (check_estimator, (config, model, doc)), (check_drift_methods, (model, doc)),
+            (check_fairness_gates, (model, doc))]
+        for check, args in checks:
+            try:
+                check(*args)
+            except GitopsMLError as err:
+                found += each_error(err)
+        warnings += seed_warnings(model, doc)
+        if check_data:
+            header_checked = _check_data(config, model, doc, checked_pointers, headers, found)
+        if found:
+            problems += [Problem.of(e) for e in sorted(found, key=file_order)]
+        else:
             models.append(ModelCheck(model.name, rel, model.estimator.class_ or
                                      f"factory {model.estimator.factory}", header_checked))
-        except GitopsMLError as err:
-            problems.append(Problem.of(err))
     for rel in pointer_rels:
         if rel in checked_pointers:
             continue
@@ -156,13 +187,17 @@ def _data() -> Any:
 
 def check_fairness_gates(model: ModelSpec, doc: Document) -> None:
     """A fairness gate must measure something this task's bias slices compute (a parity gate
-    on a regression model used to pass validate and then judge a spread of mean predictions)."""
+    on a regression model used to pass validate and then judge a spread of mean predictions).
+    Every such gate is reported."""
+    errors: list[ConfigError] = []
     for i, gate in enumerate(model.gates):
         if gate.kind != "fairness":
             continue
         mismatch = spec.fairness_gate_mismatch(gate.subject, model.task)
         if mismatch is not None:
-            raise doc.error(("gates", i, "fairness"), mismatch[0], hint=mismatch[1])
+            errors.append(doc.error(("gates", i, "fairness"), mismatch[0], hint=mismatch[1]))
+    if errors:
+        raise ConfigErrors.of(errors)
 
 
 # --- drift methods -------------------------------------------------------------------------
@@ -175,6 +210,7 @@ def check_drift_methods(model: ModelSpec, doc: Document) -> None:
     kinds[model.target] = "categorical" if model.task == "classification" else "numerical"
     kinds["prediction"] = kinds[model.target]
     settings = model.drift
+    errors: list[ConfigError] = []
     for column, kind in kinds.items():
         per = settings.columns.get(column)
         path: tuple[str, ...]
@@ -186,7 +222,9 @@ def check_drift_methods(model: ModelSpec, doc: Document) -> None:
             continue
         mismatch = spec.drift_method_mismatch(method, kind, column)
         if mismatch is not None:
-            raise doc.error(path, mismatch[0], hint=mismatch[1])
+            errors.append(doc.error(path, mismatch[0], hint=mismatch[1]))
+    if errors:
+        raise ConfigErrors.of(errors)
 
 
 # --- estimators ----------------------------------------------------------------------------
@@ -212,17 +250,22 @@ def check_estimator(config: ProjectConfig, model: ModelSpec, doc: Document) -> N
                         f"{name} is a transformer, not a model: it cannot be trained on the "
                         "target", hint="gitops-ml adds imputation, scaling and encoding itself; "
                         "for your own preprocessing, build a pipeline in estimator.factory")
+    # An unknown class, a meta-estimator or a transformer stops here (raised above): its
+    # parameters cannot be judged. Each parameter and the task are then checked apart.
+    errors: list[ConfigError] = []
     for key in est.params:
         base = key.split("__", 1)[0]
         if base not in info.params and not info.accepts_kwargs:
-            raise doc.error(("estimator", "params", key),
-                            f"'{key}' is not a parameter of {name}",
-                            hint=typed_yaml.did_you_mean(base, info.params)
-                            or "parameters: " + ", ".join(info.params))
+            errors.append(doc.error(("estimator", "params", key),
+                                    f"'{key}' is not a parameter of {name}",
+                                    hint=typed_yaml.did_you_mean(base, info.params)
+                                    or "parameters: " + ", ".join(info.params)))
     wrong = {"classification": "regressor", "regression": "classifier"}[model.task]
     if info.kind == wrong:
-        raise doc.error(("estimator", "class"),
-                        f"{name} is a {wrong}, but the task is {model.task}")
+        errors.append(doc.error(("estimator", "class"),
+                                f"{name} is a {wrong}, but the task is {model.task}"))
+    if errors:
+        raise ConfigErrors.of(errors)
 
 
 def seed_warnings(model: ModelSpec, doc: Document) -> list[Problem]:
@@ -297,9 +340,12 @@ def _check_factory(config: ProjectConfig, factory: str, doc: Document) -> None:
 # --- data ----------------------------------------------------------------------------------
 
 def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document, checked: set[str],
-                headers: dict[str, list[str] | None]) -> tuple[str, ...]:
+                headers: dict[str, list[str] | None], errors: list[GitopsMLError]
+                ) -> tuple[str, ...]:
     """Check each pointer, and the columns against the header when the data is local.
-    ``headers`` holds the header of each data ref already checked in this run."""
+    ``headers`` holds the header of each data ref already checked in this run. Each role's
+    problems and each missing column go to ``errors``; a role whose pointer fails has no
+    header to check its columns against."""
     data = _data()
     header_checked = []
     needed = [("target", model.target)]
@@ -320,7 +366,8 @@ def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document, checked:
             if err.location is None:
                 err.location = doc.location(("data", role))
                 err.key_path = f"data.{role}"
-            raise
+            errors.append(err)
+            continue
         if isinstance(ref, str):
             checked.add(ref)
             headers[ref] = header
@@ -331,8 +378,8 @@ def _check_data(config: ProjectConfig, model: ModelSpec, doc: Document, checked:
             if role == "current" and where == "target":
                 continue  # fresh production data often has no label yet
             if column not in columns:
-                raise doc.error(
+                errors.append(doc.error(
                     ("data", role), f"column '{column}' ({where}) is not in the {role} data's "
-                    "header", hint=typed_yaml.did_you_mean(column, columns))
+                    "header", hint=typed_yaml.did_you_mean(column, columns)))
         header_checked.append(role)
     return tuple(header_checked)
