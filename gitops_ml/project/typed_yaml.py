@@ -98,11 +98,16 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def did_you_mean(word: str, choices: typing.Iterable[str]) -> str | None:
+def closest(word: str, choices: typing.Iterable[str]) -> str | None:
     import difflib
 
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{match[0]}'?" if match else None
+    return match[0] if match else None
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str | None:
+    match = closest(word, choices)
+    return f"did you mean '{match}'?" if match else None
 
 
 _BOUND_KEYS = ("ge", "gt", "le", "lt", "pattern", "min_items")
@@ -313,11 +318,16 @@ def load_record(cls: type[R], value: Any, doc: Document, path: KeyPath = ()) -> 
         raise doc.error(path, f"expected a mapping, got {_type_name(value)}")
     plan = _plan(cls)
     errors: list[ConfigError] = []
+    meant: set[str] = set()  # keys that an unknown key is a typo of
     for key in value:
         if key not in plan.keys:
+            match = closest(key, plan.keys)
+            if match is not None:
+                meant.add(match)
             errors.append(doc.error(
                 (*path, key), f"unknown key '{key}'",
-                hint=did_you_mean(key, plan.keys) or "allowed: " + ", ".join(sorted(plan.keys)),
+                hint=f"did you mean '{match}'?" if match
+                else "allowed: " + ", ".join(sorted(plan.keys)),
             ))
     kwargs: dict[str, Any] = {}
     for key, name, conv, required in plan.fields:
@@ -326,7 +336,7 @@ def load_record(cls: type[R], value: Any, doc: Document, path: KeyPath = ()) -> 
                 kwargs[name] = conv(value[key], doc, (*path, key))
             except ConfigError as exc:
                 errors.append(exc)
-        elif required:
+        elif required and key not in meant:  # a misspelt key is reported as unknown only
             errors.append(doc.error(path, f"missing required key '{key}'"))
     if errors:
         raise ConfigErrors.of(errors)

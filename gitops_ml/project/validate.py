@@ -13,7 +13,6 @@ from gitops_ml.errors import (
     DataError,
     GitopsMLError,
     Location,
-    NoConfigError,
     each_error,
     file_order,
 )
@@ -102,15 +101,14 @@ def validate(root: str | Path | None = None, paths: tuple[str, ...] = (),
              check_data: bool = True) -> ValidationResult:
     """Check the project. Problems are collected, not raised, so one run shows every problem
     of every file: all of a spec's loading problems (keys, types, bounds, metric names), or,
-    when it loads, each semantic check's. A missing config is raised; a broken one is
-    returned as its problems (nothing else can be checked without it)."""
+    when it loads, each semantic check's. A missing config, or one with one problem, is raised
+    (one error line, as for any command); one with several is returned as its problems
+    (nothing else can be checked without it)."""
     try:
         config = spec.load_config(root)
-    except NoConfigError:
-        raise
-    except ConfigError as err:
+    except ConfigErrors as err:
         return ValidationResult(spec.CONFIG_FILE, (), (),
-                                tuple(Problem.of(e) for e in each_error(err)))
+                                tuple(Problem.of(e) for e in err.errors))
     problems: list[Problem] = []
     warnings: list[Problem] = []
     if paths:
