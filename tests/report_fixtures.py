@@ -1,5 +1,7 @@
-"""Run, evaluation and drift records in the formats the train and drift commands write
-(schema_version 1), for report and comment tests and the report benchmark."""
+"""Run, evaluation and drift records in the formats train, evaluate and drift write (run.json
+schema 1, evaluation.json and drift.json schema 2), for report and comment tests and the report
+benchmark. Tests change the dicts, then :func:`report_inputs` reads them with the records'
+own readers."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ import json
 import random
 from pathlib import Path
 from typing import Any
+
+from gitops_ml.report.view import ReportInputs
+from gitops_ml.runs.records import DriftRecord, EvaluationRecord, RunRecord
 
 RUN_KEY = "3f2a9c" + "0" * 58
 HEAD_SHA = "c0ffee" + "1" * 34
@@ -38,31 +43,48 @@ def sample_evaluation(model: str = "churn", *, champion: bool = True,
     champ = {"roc_auc": 0.9054, "f1": 0.6021, "accuracy": 0.8102}
     groups = groups or ["Female", "Male"]
     return {
-        "schema_version": 1, "model": model, "run_key": RUN_KEY, "task": "classification",
+        "schema_version": 2, "model": model, "run_key": RUN_KEY, "task": "classification",
         "metrics": metrics,
         "champion": {"version": "v1.2.0", "run_key": "77" * 32, "artifact_sha256": "88" * 32,
                      "metrics": champ} if champion else None,
         "deltas": {k: {"delta": metrics[k] - champ[k], "ci_low": metrics[k] - champ[k] - 0.01,
                        "ci_high": metrics[k] - champ[k] + 0.01, "n_boot": 1000}
                    for k in metrics} if champion else {},
+        "bootstrap": {"n_boot": 1000, "seed": 0, "confidence": 0.95, "method": "multinomial"},
         "gates": [
-            {"gate": "roc_auc min 0.8", "kind": "metric", "subject": "roc_auc",
-             "value": 0.8912, "threshold": 0.8, "passed": True, "skipped": False, "note": None},
-            {"gate": "roc_auc max_drop 0.01", "kind": "metric", "subject": "roc_auc",
-             "value": -0.0142, "threshold": -0.01, "passed": not failing, "skipped": False,
-             "note": "dropped 0.0142 against v1.2.0"},
-            {"gate": "demographic_parity_difference max 0.1", "kind": "fairness",
-             "subject": "gender", "value": 0.043, "threshold": 0.1, "passed": True,
-             "skipped": False, "note": None},
+            gate("roc_auc ≥ 0.8", "metric", "roc_auc", 0.8912, {"min": 0.8}, "pass"),
+            gate("roc_auc drop ≤ 0.01 vs champion", "metric", "roc_auc",
+                 0.0142 if failing else 0.0042, {"max_drop": 0.01},
+                 "fail" if failing else "pass", "drop 0.0142 > max_drop 0.01"
+                 if failing else ""),
+            gate("demographic_parity_difference ≤ 0.1", "fairness",
+                 "demographic_parity_difference", 0.043, {"max": 0.1}, "pass",
+                 "worst attribute: gender"),
         ],
         "gates_passed": not failing,
-        "confusion_matrix": [[900, 120], [160, 229]], "per_class": {},
+        "confusion_matrix": {"labels": [0, 1], "matrix": [[900, 120], [160, 229]]},
+        "per_class": [{"class": 0, "precision": 0.85, "recall": 0.88, "f1": 0.86,
+                       "support": 1020}],
         "fairness": {"gender": {
             "groups": [{"group": g, "count": 700 - 10 * i, "selection_rate": 0.25 + 0.01 * i,
                         "tpr": 0.6, "fpr": 0.1, "accuracy": 0.8} for i, g in enumerate(groups)],
             "demographic_parity_difference": 0.043, "equalized_odds_difference": 0.031}},
-        "test_rows": 1409,
+        "test_rows": 1409, "reused_run": False, "artifact_sha256": "ef" * 32, "notes": [],
+        "listed_metrics": list(metrics),
     }
+
+
+def gate(label: str, kind: str, subject: str, value: float | None, bounds: dict[str, Any],
+         status: str, note: str = "") -> dict[str, Any]:
+    return {"gate": label, "kind": kind, "subject": subject, "value": value,
+            "threshold": bounds, "status": status, "passed": status == "pass",
+            "skipped": status == "skip", "note": note}
+
+
+def check(name: str, passed: bool = True, message: str = "", column: str | None = None,
+          severity: str = "error") -> dict[str, Any]:
+    return {"name": name, "column": column, "data": "current", "passed": passed,
+            "severity": severity, "message": message, "examples": []}
 
 
 def sample_drift(n_columns: int = 6, *, name_len: int = 0, seed: int = 0,
@@ -82,20 +104,20 @@ def sample_drift(n_columns: int = 6, *, name_len: int = 0, seed: int = 0,
                         "reference_values": 5000, "current_values": 5000, "note": None})
     drifted = sum(c["drifted"] for c in columns)
     return {
-        "schema_version": 1, "model": "churn",
+        "schema_version": 2, "model": "churn",
         "reference": {"uri": "data/churn-train.csv", "sha256": "11" * 32, "rows": 5000},
         "current": {"uri": "data/churn-live.csv", "sha256": "33" * 32, "rows": 5000},
         "columns": columns, "share_of_drifted_columns": drifted / len(columns),
         "number_of_drifted_columns": drifted, "dataset_drift": drifted / len(columns) >= 0.5,
         "drift_share": 0.5, "target": None, "prediction": None,
-        "checks": {"passed": True, "checks": [
-            {"name": "columns_present", "column": None, "passed": True,
-             "message": "all spec columns present"}]},
+        "checks": {"passed": True, "checks": 1, "failed": 0, "errors": 0, "warnings": 0,
+                   "gates": {}, "reference_rows": 5000, "current_rows": 5000,
+                   "results": [check("missing_columns",
+                                     message="the current data has every spec column")]},
         "report_html": None, "sampled_rows": None, "warnings": [],
-        "gates": [{"gate": "share_of_drifted_columns max 0.3", "kind": "drift",
-                   "subject": "share_of_drifted_columns", "value": drifted / len(columns),
-                   "threshold": 0.3, "passed": drifted / len(columns) <= 0.3,
-                   "skipped": False, "note": None}],
+        "gates": [gate("share_of_drifted_columns ≤ 0.3", "drift", "share_of_drifted_columns",
+                       drifted / len(columns), {"max": 0.3},
+                       "pass" if drifted / len(columns) <= 0.3 else "fail")],
         "gates_passed": drifted / len(columns) <= 0.3,
     }
 
@@ -108,3 +130,14 @@ def write_records(folder: Path, **drift_kwargs: Any) -> dict[str, Path]:
         paths[name] = folder / f"{name}.json"
         paths[name].write_text(json.dumps(rec))
     return paths
+
+
+def report_inputs(model: str = "churn", run: dict[str, Any] | None = None,
+                  evaluation: dict[str, Any] | None = None, drift: dict[str, Any] | None = None,
+                  context: dict[str, Any] | None = None) -> ReportInputs:
+    """The dicts read as the report reads the files."""
+    return ReportInputs(model, RunRecord.from_json(run) if run is not None else None,
+                        EvaluationRecord.from_json(evaluation) if evaluation is not None
+                        else None,
+                        DriftRecord.from_json(drift) if drift is not None else None,
+                        dict(context or {}))

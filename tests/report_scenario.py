@@ -28,10 +28,11 @@ estimator:
 metrics: [roc_auc, f1, accuracy]
 evaluation: {{bootstrap: 200, seed: 7}}
 gates:
-  - {{metric: roc_auc, min: 0.95}}
-  - {{metric: roc_auc, max_drop: 0.002}}
-  - {{fairness: demographic_parity_difference, max: 0.25}}
-  - {{drift: share_of_drifted_columns, max: 0.2}}
+{gates}"""
+GATES = """  - {metric: roc_auc, min: 0.95}
+  - {metric: roc_auc, max_drop: 0.002}
+  - {fairness: demographic_parity_difference, max: 0.25}
+  - {drift: share_of_drifted_columns, max: 0.2}
 """
 
 
@@ -39,9 +40,10 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def build(repo: Path) -> dict[str, str]:
+def build(repo: Path, gates: str = GATES) -> dict[str, str]:
     """Create the repository, train and evaluate a champion (C=1) and a candidate (C=0.01),
-    and compute drift on live data. Returns the run keys."""
+    and compute drift on live data (before the candidate's evaluation, as the workflow
+    runs them). ``gates`` is the spec's list of gates (YAML lines). Returns the run keys."""
     import numpy as np
     from sklearn.datasets import load_breast_cancer
 
@@ -70,14 +72,14 @@ def build(repo: Path) -> dict[str, str]:
     spec = repo / "models" / "cancer" / "model.yaml"
     features = ", ".join(FEATURES)
     _git(repo, "init", "-q", "-b", "main")
-    spec.write_text(SPEC.format(features=features, c="1.0"))
+    spec.write_text(SPEC.format(features=features, c="1.0", gates=gates))
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "cancer model")
     config = load_config(repo)
     champion = train.train(config, "cancer")
     evaluate.evaluate(config, "cancer")
     _git(repo, "checkout", "-q", "-b", "smaller-c")
-    spec.write_text(SPEC.format(features=features, c="0.01"))
+    spec.write_text(SPEC.format(features=features, c="0.01", gates=gates))
     _git(repo, "commit", "-q", "-am", "Regularise harder")
     config = load_config(repo)
     candidate = train.train(config, "cancer")

@@ -218,7 +218,7 @@ def test_infer_kind_like_evidently(values, kind) -> None:
 def test_result_to_dict_has_the_contract_keys() -> None:
     ref = pd.DataFrame({"a": np.arange(50.0)})
     doc = drift.detect_drift(ref, ref).to_dict()
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     for key in ("reference", "current", "columns", "share_of_drifted_columns",
                 "number_of_drifted_columns", "dataset_drift", "drift_share", "target",
                 "prediction", "checks", "report_html", "sampled_rows"):

@@ -102,7 +102,7 @@ def test_drifted_data_fails_the_gate_and_writes_drift_json(project, gml) -> None
                         "share_of_drifted_columns", "number_of_drifted_columns", "dataset_drift",
                         "drift_share", "target", "prediction", "checks", "report_html",
                         "sampled_rows"}
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert set(doc["columns"][0]) >= {"column", "kind", "method", "score", "threshold",
                                       "drifted", "stattest_name"}
     assert doc["number_of_drifted_columns"] == 2

@@ -16,9 +16,9 @@ from gitops_ml.evaluate.champion import (
     NoChampion,
     default_provider,
 )
-from gitops_ml.evaluate.evaluation import evaluate, metric_gate
+from gitops_ml.evaluate.evaluation import evaluate
 from gitops_ml.evaluate.paired_bootstrap import Predictions, _ModelStats, paired_bootstrap
-from gitops_ml.project.spec import Gate, load_config
+from gitops_ml.project.spec import load_config
 from gitops_ml.runs import artifacts
 from gitops_ml.runs.key import run_key
 from gitops_ml.runs.store import Store
@@ -35,6 +35,7 @@ from .train_fixtures import (  # noqa: F401 - one_thread is an autouse fixture
     write_repo,
 )
 
+RECORDS_V1 = Path(__file__).parent / "data" / "records_v1"
 BC_GATES = [{"metric": "roc_auc", "min": 0.8}, {"metric": "roc_auc", "max_drop": 0.05},
             {"drift": "share_of_drifted_columns", "max": 0.3}]
 
@@ -80,7 +81,7 @@ def test_first_model_metrics_match_sklearn_and_relative_gates_skip(bc_repo: Path
     stored = json.loads(Store.open(load_config(bc_repo)).read_run_file(result.run_key,
                                                                        "evaluation.json"))
     assert stored == json.loads(out.read_text())
-    assert stored["schema_version"] == 1 and stored["champion"] is None
+    assert stored["schema_version"] == 2 and stored["champion"] is None
     for key in ("model", "run_key", "task", "metrics", "deltas", "gates", "gates_passed",
                 "confusion_matrix", "per_class", "fairness", "test_rows"):
         assert key in stored
@@ -135,28 +136,38 @@ def test_failing_gate_exit_code_and_champion_artifact_path(bc_repo: Path, gml) -
 def test_drift_gate_reads_drift_json_of_the_same_run(bc_repo: Path, gml) -> None:
     first = evaluate(bc_repo, "bc")
     store = Store.open(load_config(bc_repo))
-    store.write_run_file(first.run_key, "drift.json", json.dumps(
-        {"schema_version": 1, "share_of_drifted_columns": 0.5, "dataset_drift": True}))
+    # a drift.json in the shape today's drift writes, and in schema 1 (before gate status)
+    drift_v1 = json.loads((RECORDS_V1 / "drift.json").read_text())
+    drift_v1.update(model="bc", share_of_drifted_columns=0.5, dataset_drift=True)
+    store.write_run_file(first.run_key, "drift.json", json.dumps(drift_v1).encode())
     r = gml("-C", str(bc_repo), "evaluate", "bc", "-o", "json")
     assert r.exit_code == ExitCode.GATES_FAILED
     drift = next(g for g in r.json()["result"]["gates"] if g["kind"] == "drift")
-    assert drift["value"] == 0.5 and drift["passed"] is False and not drift["skipped"]
+    assert drift["value"] == 0.5 and drift["status"] == "fail" and not drift["skipped"]
 
 
-def test_metric_gates_absolute_relative_and_lower_is_better() -> None:
-    new, champ = {"roc_auc": 0.80, "rmse": 11.0}, {"roc_auc": 0.85, "rmse": 10.0}
-    g = metric_gate(Gate(metric="roc_auc", max_drop=0.04), new, champ)
-    assert g.passed is False and g.value == pytest.approx(-0.05)
-    assert metric_gate(Gate(metric="roc_auc", max_drop=0.06), new, champ).passed
-    rel = metric_gate(Gate(metric="roc_auc", max_drop=0.06, relative=True), new, champ)
-    assert rel.passed and rel.value == pytest.approx(-0.05 / 0.85)
-    # rmse went up by 1 (a drop of 10% for a lower-is-better metric)
-    assert metric_gate(Gate(metric="rmse", max_drop=0.5), new, champ).passed is False
-    assert metric_gate(Gate(metric="rmse", max_drop=0.11, relative=True), new, champ).passed
-    assert metric_gate(Gate(metric="rmse", min_gain=0.0), new, champ).passed is False
-    assert metric_gate(Gate(metric="rmse", max=10.5), new, None).passed is False
-    both = metric_gate(Gate(metric="roc_auc", min=0.7, max_drop=0.01), new, None)
-    assert both.passed is True and not both.skipped and "no champion" in both.note
+def test_check_gates_are_judged_from_the_drift_run(make_repo) -> None:
+    """The defect: evaluate looked for the checks under drift.json's ``checks.checks`` (a
+    count), found no list, and always skipped check gates as "evaluated by drift"."""
+    from gitops_ml.drift.command import drift_model
+
+    train_df, test_df = groups(600), groups(200, seed=1)
+    test_df.loc[:9, "contract"] = "weekly"  # unseen in training: a new category
+    repo = write_repo(make_repo, {"data/train.csv": train_df, "data/test.csv": test_df},
+                      {"g": spec_text("g", target="churned", numeric=["tenure", "charges"],
+                                      categorical=["contract"], test="data/test.csv",
+                                      params={"max_iter": 500},
+                                      gates=[{"check": "data_checks"},
+                                             {"check": "new_categories"}])})
+    train(repo, "g")  # as the workflow runs them: train, drift (into the store), evaluate
+    drift = drift_model(repo, "g")
+    assert [g.status for g in drift.gates] == ["pass", "fail"]
+    result = evaluate(repo, "g")
+    by = {g.subject: g for g in result.gates}
+    assert by["data_checks"].status == "pass" and by["data_checks"].value == 0
+    assert by["new_categories"].status == "fail" and by["new_categories"].value == 1
+    assert "weekly" in by["new_categories"].note
+    assert not result.gates_passed
 
 
 def test_multiclass_wine_macro_metrics(make_repo) -> None:

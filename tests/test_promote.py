@@ -401,9 +401,10 @@ def test_a_failed_drift_gate_is_refused_too(project: Path):
     ev["gates"].append({**gate, "value": None, "passed": False, "skipped": True,
                         "note": "evaluated by drift"})
     store.write_run_file(key, "evaluation.json", json.dumps(ev).encode())
-    store.write_run_file(key, "drift.json", json.dumps(
-        {"schema_version": 1, "gates": [{**gate, "value": 0.6, "passed": False,
-                                         "skipped": False}]}).encode())
+    drift = json.loads((Path(__file__).parent / "data/records_v1/drift.json").read_text())
+    drift.update(model="churn", gates=[{**gate, "value": 0.6, "passed": False,
+                                        "skipped": False}])  # schema 1, as today's drift writes
+    store.write_run_file(key, "drift.json", json.dumps(drift).encode())
     with pytest.raises(PromotionRefused, match=r"failed its gates: share_of_drifted_columns"):
         promote(load_config(project), "churn")
     assert git(project, "tag", "-l") == ""

@@ -34,10 +34,10 @@ def gfm(text: str) -> str:
 
 
 def inputs(**kw) -> rep.ReportInputs:
-    return rep.ReportInputs("churn", kw.pop("run", fx.sample_run()),
-                        kw.pop("evaluation", fx.sample_evaluation()),
-                        kw.pop("drift", fx.sample_drift()),
-                        kw.pop("context", {"pr": 12, "head_sha": fx.HEAD_SHA}))
+    return fx.report_inputs("churn", kw.pop("run", fx.sample_run()),
+                            kw.pop("evaluation", fx.sample_evaluation()),
+                            kw.pop("drift", fx.sample_drift()),
+                            kw.pop("context", {"pr": 12, "head_sha": fx.HEAD_SHA}))
 
 
 def test_comment_has_every_section_and_the_verdict() -> None:
@@ -58,7 +58,7 @@ def test_failed_gates_come_first_with_crosses() -> None:
     rows = [line for line in rep.render_markdown(inputs()).splitlines()
             if line.startswith("| ❌") or line.startswith("| ✅")]
     assert [r[:3] for r in rows[:4]] == ["| ❌", "| ❌", "| ✅", "| ✅"]
-    assert "roc_auc max_drop" in rows[0]
+    assert "roc_auc drop ≤ 0.01 vs champion | 0.0142 | drop ≤ 0.0100 |" in rows[0]
 
 
 def test_gates_passed_and_no_champion() -> None:
@@ -73,7 +73,7 @@ def test_gates_passed_and_no_champion() -> None:
 def test_no_gates_and_drift_only() -> None:
     dr = fx.sample_drift()
     dr["gates"] = []
-    md = rep.render_markdown(rep.ReportInputs("churn", None, None, dr, {}))
+    md = rep.render_markdown(fx.report_inputs("churn", None, None, dr, {}))
     assert "no gates evaluated" in md and "gitops-ml:gates=none" in md
     assert "### Metrics" not in md and "### Drift" in md
 
@@ -193,7 +193,7 @@ def test_html_is_autoescaped() -> None:
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;t&lt;/b&gt;" in html
     ev = fx.sample_evaluation()
-    ev["gates"][0]["value"] = "n/a <i>"
+    ev["gates"][0]["note"] = "n/a <i>"
     html = rep.render_html(inputs(evaluation=ev))
     assert "n/a &lt;i&gt;" in html and "\\" not in html  # escaped for HTML, not Markdown
 

@@ -82,3 +82,32 @@ def test_two_phase_posting_of_a_real_report(scenario, gml, tmp_path) -> None:
         assert body.split("\n", 1)[1] == (tmp_path / "report.md").read_text().split("\n", 1)[1]
         run = server.repos[REPO].check_runs[0]
         assert run["head_sha"] == head and run["conclusion"] == "failure"
+
+
+def test_check_gates_judged_by_drift_are_counted_once(tmp_path, monkeypatch) -> None:
+    """The defect: with a `{check: data_checks}` gate, evaluate's "evaluated by drift" skip and
+    drift's verdict were both listed, and the heading said "all 5 gates passed" for 4 gates."""
+    from gitops_ml.project.spec import load_config
+    from gitops_ml.report.view import load_inputs, render_markdown
+    from tests.report_scenario import build
+
+    for key, value in {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.com",
+                       "GIT_COMMITTER_NAME": "c", "GIT_COMMITTER_EMAIL": "c@example.com",
+                       "GIT_CONFIG_NOSYSTEM": "1",
+                       "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig")}.items():
+        monkeypatch.setenv(key, value)
+    repo = tmp_path / "repo"
+    keys = build(repo, gates="  - {metric: roc_auc, min: 0.95}\n"
+                             "  - {fairness: demographic_parity_difference, max: 0.25}\n"
+                             "  - {drift: share_of_drifted_columns, max: 0.9}\n"
+                             "  - {check: data_checks}\n")
+    inputs = load_inputs(load_config(repo), "cancer", run_key=keys["candidate"])
+    md = render_markdown(inputs)
+    assert "## ✅ cancer: all 4 gates passed" in md
+    table = md[md.index("### Gates"):].split("\n\n")[1].splitlines()[2:]
+    assert [row.split(" | ")[1] for row in table] == [
+        "roc_auc ≥ 0.95", "demographic_parity_difference ≤ 0.25",
+        "share_of_drifted_columns ≤ 0.9", "data_checks"]
+    assert table[-1].startswith("| ✅ | data_checks | 0 | none failed |")
+    assert "evaluated by drift" not in md
+    assert inputs.gate_outcome == "passed" and len(inputs.gates) == 4

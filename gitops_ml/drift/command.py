@@ -7,97 +7,34 @@ pointers, the model artifact, the store and the registry.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops_ml import gates
 from gitops_ml.data.categorical import categorical_columns, normalise_spec
 from gitops_ml.data.checks import ChecksResult, run_checks
 from gitops_ml.drift import stats as engine
-from gitops_ml.drift.stats import CATEGORICAL, NUMERICAL, ColumnDrift, DataRef, DriftResult
+from gitops_ml.drift.stats import CATEGORICAL, NUMERICAL, DriftResult
 from gitops_ml.errors import ConfigError, DataCheckError, Location, OutputError, TrainingError
-from gitops_ml.project.spec import Gate, ModelSpec, ProjectConfig
+from gitops_ml.gates import GateResult
+from gitops_ml.project.spec import ModelSpec, ProjectConfig
+from gitops_ml.runs.records import DRIFT_FILE, ColumnDrift, DataRef
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DRIFT_FILE = "drift.json"
 BLOCKING_CHECKS = ("empty_data", "missing_columns")
 
 
 # --- gates -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class GateResult:
-    """A drift or check gate, evaluated (same shape as the gates of evaluation.json)."""
-
-    gate: str
-    kind: str
-    subject: str
-    value: float | None
-    threshold: str
-    passed: bool
-    skipped: bool = False
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"gate": self.gate, "kind": self.kind, "subject": self.subject,
-                "value": self.value, "threshold": self.threshold, "passed": self.passed,
-                "skipped": self.skipped, "note": self.note}
-
-
-def _bounds_ok(gate: Gate, value: float) -> bool:
-    if gate.min is not None and value < gate.min:
-        return False
-    return not (gate.max is not None and value > gate.max)
-
-
-def _drift_value(result: DriftResult, subject: str) -> tuple[float | None, str | None]:
-    if subject == "share_of_drifted_columns":
-        return result.share_of_drifted_columns, None
-    if subject == "dataset_drift":
-        return float(result.dataset_drift), None
-    col = result.target if subject == "target_drift" else result.prediction
-    if col is None:
-        what = "the target is not in both datasets" if subject == "target_drift" \
-            else "no model was given (--model-artifact)"
-        return None, f"skipped: {what}"
-    return float(col.drifted), None
-
-
-def evaluate_gates(spec: ModelSpec, result: DriftResult) -> tuple[GateResult, ...]:
-    """The spec's ``drift:`` and ``check:`` gates against a drift result.
-
-    Boolean subjects (dataset_drift, target_drift, prediction_drift) count as 1 when drifted,
-    so ``{drift: dataset_drift, max: 0}`` forbids drift. A check gate passes when its checks
-    pass (or, with ``max``, when at most that many failed)."""
-    out = []
-    for gate in spec.gates:
-        if gate.kind == "drift":
-            value, note = _drift_value(result, gate.subject)
-            if value is None:
-                out.append(GateResult(gate.describe(), "drift", gate.subject, None,
-                                      gate.describe(), True, True, note))
-                continue
-            out.append(GateResult(gate.describe(), "drift", gate.subject, value,
-                                  gate.describe(), _bounds_ok(gate, value)))
-        elif gate.kind == "check":
-            checks: ChecksResult | None = result.checks
-            if checks is None:
-                out.append(GateResult(gate.subject, "check", gate.subject, None, "pass", True,
-                                      True, "skipped: no data checks ran"))
-                continue
-            failed = [c for c in checks.for_gate(gate.subject) if not c.passed]
-            if gate.max is not None or gate.min is not None:
-                passed = _bounds_ok(gate, float(len(failed)))
-                threshold = gate.describe()
-            else:
-                passed, threshold = not failed, "pass"
-            note = "; ".join(c.message for c in failed[:3]) or None
-            out.append(GateResult(gate.subject, "check", gate.subject, float(len(failed)),
-                                  threshold, passed, False, note))
-    return tuple(out)
+def judge_gates(spec: ModelSpec, result: DriftResult) -> tuple[GateResult, ...]:
+    """The spec's ``drift:`` and ``check:`` gates against a drift result (see
+    :mod:`gitops_ml.gates`; metric and fairness gates are evaluate's)."""
+    checks = result.checks.checks if result.checks is not None else None
+    return tuple(gates.judge_drift(g, result) if g.kind == "drift" else gates.judge_check(g, checks)
+                 for g in spec.gates if g.kind in ("drift", "check"))
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -248,18 +185,18 @@ def compare(spec: ModelSpec, ref_df: pd.DataFrame, cur_df: pd.DataFrame, ref_ref
                              sample_rows=spec.drift.report_sample_rows, settings=spec.drift)
         result = replace(result, report_html=report.path, sampled_rows=report.sampled_rows,
                          warnings=(*result.warnings, *report.warnings))
-    return replace(result, gates=evaluate_gates(spec, result))
+    return replace(result, gates=judge_gates(spec, result))
 
 
 def write_result(config: ProjectConfig, result: DriftResult, *, out: str | Path | None,
                  run_key: str | None) -> DriftResult:
-    payload = json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_json_default)
+    payload = result.to_record().to_json().decode()
     if out is not None:
         path = Path(out)
         try:
             from gitops_ml.util.files import atomic_write
 
-            atomic_write(path, payload + "\n")
+            atomic_write(path, payload)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc}") from exc
     if run_key is not None:
@@ -269,12 +206,6 @@ def write_result(config: ProjectConfig, result: DriftResult, *, out: str | Path 
         if store.has_run(run_key):
             store.write_run_file(run_key, DRIFT_FILE, payload.encode())
     return result
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
 
 
 # --- monitor -------------------------------------------------------------------------------
@@ -319,7 +250,7 @@ def monitor(config: ProjectConfig, spec: ModelSpec, *, current: Any, reference: 
         source = "registry"
     result = run_drift(config, spec, reference=reference, current=current, html=html, out=out,
                        write_store=False)
-    failed_gates = [g for g in result.gates if g.kind == "drift" and not g.passed]
+    failed_gates = [g for g in result.gates if g.kind == "drift" and g.failed]
     found_drift = result.dataset_drift or bool(failed_gates)
     return MonitorResult(model=spec.name, drift_found=found_drift, reference_source=source,
                          production_version=version, drift=result,

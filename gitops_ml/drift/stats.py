@@ -32,14 +32,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gitops_ml.errors import ConfigError, DataCheckError
+from gitops_ml.gates import GateResult, all_passed
 from gitops_ml.project.spec import DRIFT_METHOD_KINDS, drift_method_mismatch
+from gitops_ml.runs.records import ChecksRecord, ColumnDrift, DataRef, DriftRecord
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gitops_ml.project.spec import DriftSettings
 
-SCHEMA_VERSION = 1
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
 KINDS = (NUMERICAL, CATEGORICAL)
@@ -93,46 +94,6 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 # --- results -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ColumnDrift:
-    """The drift verdict for one column. ``score`` is None when the column could not be
-    tested (``note`` says why)."""
-
-    column: str
-    kind: str
-    method: str | None
-    stattest_name: str | None
-    score: float | None
-    threshold: float | None
-    drifted: bool
-    reference_values: int  # non-null values compared
-    current_values: int
-    note: str | None = None
-
-    @property
-    def tested(self) -> bool:
-        return self.score is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "kind": self.kind, "method": self.method,
-                "score": self.score, "threshold": self.threshold, "drifted": self.drifted,
-                "stattest_name": self.stattest_name,
-                "reference_values": self.reference_values,
-                "current_values": self.current_values, "note": self.note}
-
-
-@dataclass(frozen=True)
-class DataRef:
-    """Which data was compared: its URI and sha256 when known, and its row count."""
-
-    uri: str | None
-    sha256: str | None
-    rows: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"uri": self.uri, "sha256": self.sha256, "rows": self.rows}
-
-
-@dataclass(frozen=True)
 class DriftResult:
     """Column verdicts, the dataset verdict, and target and prediction drift."""
 
@@ -147,7 +108,7 @@ class DriftResult:
     sampled_rows: int | None = None
     model: str | None = None
     warnings: tuple[str, ...] = ()
-    gates: tuple[Any, ...] = ()  # GateResult, filled by the command that evaluates them
+    gates: tuple[GateResult, ...] = ()  # filled by the command that judges them
 
     @property
     def tested_columns(self) -> tuple[ColumnDrift, ...]:
@@ -174,7 +135,7 @@ class DriftResult:
 
     @property
     def gates_passed(self) -> bool:
-        return all(g.passed or g.skipped for g in self.gates)
+        return all_passed(self.gates)
 
     def column(self, name: str) -> ColumnDrift:
         for col in self.columns:
@@ -182,28 +143,21 @@ class DriftResult:
                 return col
         raise KeyError(name)
 
+    def to_record(self) -> DriftRecord:
+        """What ``drift.json`` holds."""
+        return DriftRecord(
+            model=self.model, reference=self.reference, current=self.current,
+            columns=self.columns, share_of_drifted_columns=self.share_of_drifted_columns,
+            dataset_drift=self.dataset_drift, drift_share=self.drift_share, gates=self.gates,
+            target=self.target, prediction=self.prediction,
+            checks=(ChecksRecord(self.checks.checks, self.checks.reference_rows,
+                                 self.checks.current_rows) if self.checks is not None else None),
+            report_html=self.report_html, sampled_rows=self.sampled_rows,
+            warnings=self.warnings)
+
     def to_dict(self) -> dict[str, Any]:
-        """``drift.json`` (schema_version 1)."""
-        checks = self.checks.to_dict() if self.checks is not None else None
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "model": self.model,
-            "reference": self.reference.to_dict(),
-            "current": self.current.to_dict(),
-            "columns": [c.to_dict() for c in self.columns],
-            "share_of_drifted_columns": self.share_of_drifted_columns,
-            "number_of_drifted_columns": self.number_of_drifted_columns,
-            "dataset_drift": self.dataset_drift,
-            "drift_share": self.drift_share,
-            "target": self.target.to_dict() if self.target else None,
-            "prediction": self.prediction.to_dict() if self.prediction else None,
-            "checks": checks,
-            "report_html": self.report_html,
-            "sampled_rows": self.sampled_rows,
-            "warnings": list(self.warnings),
-            "gates": [g.to_dict() for g in self.gates],
-            "gates_passed": self.gates_passed,
-        }
+        """``drift.json``."""
+        return self.to_record().to_dict()
 
 
 # --- column preparation --------------------------------------------------------------------

@@ -9,7 +9,6 @@ artifact file, or a run key in the store.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -58,23 +57,17 @@ class NoChampion:
 def from_run(config: ProjectConfig, run_key: str, *, version: str | None = None,
              source: str | None = None) -> Champion:
     """A champion from a run in the store: its verified artifact, features and metrics."""
-    from gitops_ml.runs.records import RUN_FILE, RunRecord
+    from gitops_ml.runs.records import read_evaluation, read_run
     from gitops_ml.runs.store import Store
 
     store = Store.open(config)
-    if not store.has_run(run_key):
+    record = read_run(store, run_key) if store.has_run(run_key) else None
+    if record is None:
         raise ArtifactError(f"champion run {run_key[:12]} is not in the store {store.location}")
-    record = RunRecord.from_json(store.read_run_file(run_key, RUN_FILE),
-                                 source=store.run_file_uri(run_key, RUN_FILE))
     path = store.path_of(record.artifact_sha256)
-    metrics: dict[str, float] = {}
-    if store.has_run_file(run_key, "evaluation.json"):
-        try:
-            raw = json.loads(store.read_run_file(run_key, "evaluation.json"))
-            metrics = {k: v for k, v in (raw.get("metrics") or {}).items()
-                       if isinstance(v, int | float)}
-        except ValueError:
-            metrics = {}
+    evaluation = read_evaluation(store, run_key)
+    metrics = {k: v for k, v in evaluation.metrics.items() if v is not None} \
+        if evaluation is not None else {}
     return Champion(artifact_sha256=record.artifact_sha256, artifact_path=path,
                     version=version, run_key=run_key, metrics=metrics,
                     features=record.features, source=source or f"run {run_key[:12]}")

@@ -9,7 +9,6 @@ confidence interval, slices by the sensitive attributes, checks the gates, and w
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,23 +31,32 @@ from gitops_ml.evaluate.paired_bootstrap import (
     Predictions,
     paired_bootstrap_with_slices,
 )
-from gitops_ml.project.spec import (
-    LOWER_IS_BETTER,
-    Gate,
-    ModelSpec,
-    ProjectConfig,
+from gitops_ml.gates import (
+    GateResult,
+    all_passed,
+    judge_check,
+    judge_drift,
+    judge_metric,
+    judge_value,
+    skip,
 )
+from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.runs import artifacts
 from gitops_ml.runs.key import run_key
+from gitops_ml.runs.records import (
+    EVALUATION_FILE,
+    Bootstrap,
+    ChampionRecord,
+    Delta,
+    DriftRecord,
+    EvaluationRecord,
+    read_drift,
+)
 from gitops_ml.runs.store import Store
 from gitops_ml.train import TrainResult, as_config, load_model, read_datasets, train_keyed
 
 if TYPE_CHECKING:
     import pandas as pd
-
-EVALUATION_SCHEMA_VERSION = 1
-EVALUATION_FILE = "evaluation.json"
-DRIFT_FILE = "drift.json"
 
 
 # --- metrics --------------------------------------------------------------------------------
@@ -160,152 +168,33 @@ def _plain(v: Any) -> Any:
 
 # --- gates ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class GateResult:
-    gate: str
-    kind: str
-    subject: str
-    value: float | None
-    threshold: dict[str, Any]
-    passed: bool | None
-    skipped: bool
-    note: str = ""
-
-
-def _bounds(gate: Gate) -> dict[str, Any]:
-    out: dict[str, Any] = {k: getattr(gate, k) for k in ("min", "max", "max_drop", "min_gain")
-                           if getattr(gate, k) is not None}
-    if gate.is_relative_to_champion:
-        out["relative"] = gate.relative
-    return out
-
-
-def _check_absolute(gate: Gate, value: float) -> list[str]:
-    failed = []
-    if gate.min is not None and not value >= gate.min:
-        failed.append(f"{value:.4g} < min {gate.min:g}")
-    if gate.max is not None and not value <= gate.max:
-        failed.append(f"{value:.4g} > max {gate.max:g}")
-    return failed
-
-
-def metric_gate(gate: Gate, metrics: dict[str, float],
-                champion_metrics: dict[str, float] | None) -> GateResult:
-    name = gate.subject
-    value = metrics.get(name)
-    desc = gate.describe()
-    bounds = _bounds(gate)
-    if value is None or math.isnan(value):
-        return GateResult(desc, "metric", name, None, bounds, False, False,
-                          f"metric {name} could not be computed")
-    failed = _check_absolute(gate, value)
-    notes: list[str] = []
-    shown = value
-    if gate.is_relative_to_champion:
-        champ = (champion_metrics or {}).get(name)
-        if champ is None or math.isnan(champ):
-            notes.append("no champion: comparison skipped" if champion_metrics is None
-                         else f"champion has no {name}: comparison skipped")
-            if gate.min is None and gate.max is None:
-                return GateResult(desc, "metric", name, value, bounds, None, True, notes[0])
-        else:
-            # gain > 0 means better, whichever way the metric points
-            gain = value - champ if name not in LOWER_IS_BETTER else champ - value
-            if gate.relative:
-                gain = gain / abs(champ) if champ != 0 else (0.0 if gain == 0 else math.inf
-                                                               * np.sign(gain))
-            unit = "" if not gate.relative else " (relative)"
-            if gate.max_drop is not None and -gain > gate.max_drop:
-                failed.append(f"drop {-gain:.4g}{unit} > max_drop {gate.max_drop:g}")
-            if gate.min_gain is not None and gain < gate.min_gain:
-                failed.append(f"gain {gain:.4g}{unit} < min_gain {gate.min_gain:g}")
-            notes.append(f"vs champion {champ:.4g}: gain {gain:+.4g}{unit}")
-            if gate.min is None and gate.max is None:
-                shown = gain
-    note = "; ".join(failed + notes)
-    return GateResult(desc, "metric", name, shown, bounds, not failed, False, note)
-
-
-def value_gate(gate: Gate, value: float | None, note: str) -> GateResult:
-    desc = gate.describe()
-    if value is None:
-        return GateResult(desc, gate.kind, gate.subject, None, _bounds(gate), None, True, note)
-    failed = _check_absolute(gate, value)
-    return GateResult(desc, gate.kind, gate.subject, value, _bounds(gate), not failed, False,
-                      "; ".join([*failed, note] if note else failed))
-
-
-def _drift_value(drift: dict[str, Any], subject: str) -> float | None:
-    if subject in ("share_of_drifted_columns", "dataset_drift"):
-        raw = drift.get(subject)
-    else:  # target_drift, prediction_drift: drifted flag of that part
-        part = drift.get(subject.removesuffix("_drift"))
-        raw = part.get("drifted") if isinstance(part, dict) else None
-    if raw is None:
-        return None
-    return float(raw)
-
-
-def _check_value(drift: dict[str, Any] | None, subject: str) -> tuple[float | None, str]:
-    checks = (drift or {}).get("checks")
-    if isinstance(checks, dict):
-        checks = checks.get("checks", checks)
-    items: list[Any] = []
-    if isinstance(checks, list):
-        items = checks
-    elif isinstance(checks, dict):
-        items = [{"name": k, **v} if isinstance(v, dict) else {"name": k, "passed": v}
-                 for k, v in checks.items()]
-    relevant = [c for c in items if isinstance(c, dict)
-                and subject in (c.get("name"), c.get("check"), c.get("kind"))]
-    if subject == "data_checks" and items:
-        relevant = [c for c in items if isinstance(c, dict)]
-    if not relevant:
-        return None, "evaluated by drift"
-    failed = [c for c in relevant if c.get("passed") is False]
-    return float(len(failed)), f"{len(failed)} of {len(relevant)} check(s) failed"
-
-
 def check_gates(spec: ModelSpec, metrics: dict[str, float], champion: dict[str, float] | None,
                 fair: dict[str, fairness.AttributeFairness],
-                drift: dict[str, Any] | None) -> list[GateResult]:
+                drift: DriftRecord | None) -> list[GateResult]:
+    """Every gate of the spec. Drift and check gates are judged from ``drift.json`` of the run
+    when the drift step wrote it first; otherwise they are skipped ("evaluated by drift") and
+    the drift step's verdict replaces the skip when the records are merged."""
     results: list[GateResult] = []
     for gate in spec.gates:
         kind = gate.kind
         if kind == "metric":
-            results.append(metric_gate(gate, metrics, champion))
+            results.append(judge_metric(gate, metrics, champion))
         elif kind == "fairness":
             if not spec.features.sensitive:
-                results.append(value_gate(gate, None, "no sensitive attributes in the spec"))
+                results.append(skip(gate, "no sensitive attributes in the spec"))
                 continue
             value, attr = fairness.worst(fair, gate.subject)
-            results.append(value_gate(gate, value, f"worst attribute: {attr}" if attr
-                                      else f"{gate.subject} is undefined for this model"))
+            results.append(judge_value(gate, value, f"worst attribute: {attr}" if attr
+                                       else f"{gate.subject} is undefined for this model"))
         elif kind == "drift":
-            value = _drift_value(drift, gate.subject) if drift is not None else None
-            results.append(value_gate(gate, value, "from drift.json" if value is not None
-                                      else "evaluated by drift"))
+            results.append(judge_drift(gate, drift))
         else:
-            value, note = _check_value(drift, gate.subject)
-            if value is None:
-                results.append(value_gate(gate, None, note))
-            elif gate.min is None and gate.max is None:
-                results.append(GateResult(gate.describe(), kind, gate.subject, value,
-                                          _bounds(gate), value == 0, False, note))
-            else:
-                results.append(value_gate(gate, value, note))
+            checks = drift.checks.results if drift is not None and drift.checks else None
+            results.append(judge_check(gate, checks))
     return results
 
 
 # --- evaluation -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Delta:
-    delta: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n_boot: int
-
 
 @dataclass(frozen=True)
 class EvaluationResult:
@@ -327,39 +216,33 @@ class EvaluationResult:
     out_file: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     listed_metrics: tuple[str, ...] = ()
-    bootstrap: dict[str, Any] | None = None
+    bootstrap: Bootstrap | None = None
     slices: slicing.SliceReport | None = None  # where it got worse (with a champion)
 
     @property
     def gates_passed(self) -> bool:
-        return all(g.passed is not False for g in self.gates)
+        return all_passed(self.gates)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_record(self) -> EvaluationRecord:
+        """What ``evaluation.json`` holds."""
         champ = None
         if self.champion is not None:
-            champ = {**self.champion.to_dict(), "metrics": self.champion_metrics}
-        return {
-            "schema_version": EVALUATION_SCHEMA_VERSION,
-            "model": self.model,
-            "run_key": self.run_key,
-            "task": self.task,
-            "metrics": self.metrics,
-            "listed_metrics": list(self.listed_metrics),
-            "champion": champ,
-            "bootstrap": self.bootstrap,
-            "deltas": {k: {"delta": d.delta, "ci_low": d.ci_low, "ci_high": d.ci_high,
-                           "n_boot": d.n_boot} for k, d in self.deltas.items()},
-            "gates": [g.__dict__ for g in self.gates],
-            "gates_passed": self.gates_passed,
-            "confusion_matrix": self.confusion_matrix,
-            "per_class": self.per_class,
-            "fairness": {a: f.to_dict() for a, f in self.fairness.items()},
-            "test_rows": self.test_rows,
-            "reused_run": self.train.reused,
-            "artifact_sha256": self.train.artifact_sha256,
-            "notes": list(self.notes),
-            "slices": self.slices.to_dict() if self.slices is not None else None,
-        }
+            c = self.champion
+            champ = ChampionRecord(c.version, c.run_key, c.artifact_sha256,
+                                   dict(self.champion_metrics or {}), c.source)
+        return EvaluationRecord(
+            model=self.model, run_key=self.run_key, task=self.task,
+            metrics=dict(self.metrics), gates=self.gates,
+            listed_metrics=self.listed_metrics, champion=champ, bootstrap=self.bootstrap,
+            deltas=dict(self.deltas), confusion_matrix=_jsonable(self.confusion_matrix),
+            per_class=_jsonable(self.per_class),
+            fairness=_jsonable({a: f.to_dict() for a, f in self.fairness.items()}),
+            test_rows=self.test_rows, reused_run=self.train.reused,
+            artifact_sha256=self.train.artifact_sha256, notes=self.notes,
+            slices=_jsonable(self.slices.to_dict()) if self.slices is not None else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_record().to_dict()
 
 
 def _clean(v: float) -> float | None:
@@ -413,16 +296,6 @@ def _point(task: str, y: np.ndarray, candidate: Scored,
             return Scored(s.pred[rows], None if s.proba is None else s.proba[rows], s.classes)
         return fn(y[rows], sub(candidate))[0], fn(y[rows], sub(champion))[0]
     return on
-
-
-def _read_drift(store: Store, run_key: str) -> dict[str, Any] | None:
-    if not store.has_run_file(run_key, DRIFT_FILE):
-        return None
-    try:
-        raw = json.loads(store.read_run_file(run_key, DRIFT_FILE))
-    except ValueError:
-        return None
-    return raw if isinstance(raw, dict) else None
 
 
 def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, *,
@@ -481,7 +354,7 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
     champ_metrics: dict[str, float] | None = None
     deltas: dict[str, Delta] = {}
     slice_report: slicing.SliceReport | None = None
-    boot_info: dict[str, Any] | None = None
+    boot_info: Bootstrap | None = None
     if champ is not None and champ_model is not None:
         missing = [c for c in champ_features if c not in test.columns]
         if missing:
@@ -499,10 +372,9 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
         else:
             champ_metrics, _ = regression_metrics(y, cs)
         n_boot = spec.evaluation.bootstrap if bootstrap is None else bootstrap
-        boot_info = {"n_boot": n_boot, "seed": spec.evaluation.seed,
-                     "confidence": spec.evaluation.confidence,
-                     "method": "multinomial" if len(y) * n_boot <= MULTINOMIAL_MAX_DRAWS
-                     else "poisson"}
+        boot_info = Bootstrap(n_boot, spec.evaluation.seed, spec.evaluation.confidence,
+                              "multinomial" if len(y) * n_boot <= MULTINOMIAL_MAX_DRAWS
+                              else "poisson")
         names = tuple(n for n in spec.effective_metrics
                       if not math.isnan(champ_metrics.get(n, math.nan)))
         classes = cand.classes
@@ -538,20 +410,20 @@ def evaluate(config: ProjectConfig | str | Path | None, model: str | ModelSpec, 
             positive = cand.classes[-1]
     fair = fairness.slices(test, spec.features.sensitive, y, cand.pred, task=spec.task,
                            positive=positive)
-    drift = _read_drift(store, trained.run_key)
-    gates = check_gates(spec, metrics, champ_metrics if champ is not None else None, fair,
-                        drift)
+    drift = read_drift(store, trained.run_key)
+    judged = check_gates(spec, metrics, champ_metrics if champ is not None else None, fair,
+                         drift)
     result = EvaluationResult(
         model=spec.name, run_key=trained.run_key, task=spec.task,
         metrics={k: _clean(v) for k, v in metrics.items()}, champion=champ,
         champion_metrics=({k: _clean(v) for k, v in champ_metrics.items()}
                           if champ_metrics is not None else None),
-        deltas=deltas, gates=tuple(gates), confusion_matrix=confusion_matrix,
+        deltas=deltas, gates=tuple(judged), confusion_matrix=confusion_matrix,
         per_class=per_class, fairness=fair, test_rows=len(test), train=trained,
         notes=tuple(notes), timings={"evaluate_s": round(eval_s, 4)},
         listed_metrics=tuple(spec.effective_metrics), bootstrap=boot_info,
         slices=slice_report)
-    payload = (json.dumps(_jsonable(result.to_dict()), indent=2) + "\n").encode()
+    payload = result.to_record().to_json()
     location = store.write_run_file(trained.run_key, EVALUATION_FILE, payload)
     out_file = None
     if out is not None:

@@ -102,8 +102,8 @@ def sync_monitor_issue(result: Any, *, repo: str | None = None,
         raise GitHubError("no repository for the drift issue",
                           hint="set GITHUB_REPOSITORY (Actions sets it) or pass "
                                "--github-repo OWNER/NAME")
-    drift = result.drift.to_dict()
-    inputs = ReportInputs(result.model, None, None, drift, CIContext.from_env(env).report_context())
+    inputs = ReportInputs(result.model, None, None, result.drift.to_record(),
+                          CIContext.from_env(env).report_context())
     title, body = render_drift_issue(inputs)
     client = client or GitHubClient.from_env(env)
     return sync_drift_issue(client, repo, result.model, drifted=bool(result.drift_found),

@@ -8,7 +8,6 @@ there with a fresh store, and compares the artifact's sha256 with the registered
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -16,8 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from gitops_ml.errors import ArtifactError, GitopsMLError, RegistryError
+from gitops_ml.gates import GateResult, all_passed
 from gitops_ml.registry.queries import resolve
-from gitops_ml.runs.records import merged_gates
+from gitops_ml.runs.records import (
+    DriftRecord,
+    EvaluationRecord,
+    RunRecord,
+    read_drift,
+    read_evaluation,
+    read_run,
+    run_gates,
+)
 from gitops_ml.util.frozen import replace
 from gitops_ml.util.git import git_out, run_git
 
@@ -43,7 +51,7 @@ class Lineage:
     spec: dict[str, Any]  # file, hashes, estimator class and params (from the spec at commit)
     metrics: dict[str, Any]
     deltas: dict[str, Any]
-    gates: list[dict[str, Any]]
+    gates: tuple[GateResult, ...]
     gates_passed: bool | None
     drift: dict[str, Any] | None
     bias: dict[str, Any] | None
@@ -86,16 +94,19 @@ def _spec_at(repo: Path, commit: str, spec_file: str | None, root_rel: str) -> d
             "features": doc.get("features"), "description": doc.get("description")}
 
 
-def _store_json(store: Any, run_key: str | None, name: str) -> dict[str, Any] | None:
+def _records(store: Any, run_key: str | None, notes: list[str]
+             ) -> tuple[RunRecord | None, EvaluationRecord | None, DriftRecord | None]:
+    """The run's records in the store; one that cannot be read is left out with a note."""
     if store is None or not run_key:
-        return None
-    try:
-        if not store.has_run_file(run_key, name):
-            return None
-        data = json.loads(store.read_run_file(run_key, name))
-    except (GitopsMLError, ValueError, OSError):
-        return None
-    return data if isinstance(data, dict) else None
+        return None, None, None
+    out: list[Any] = []
+    for read in (read_run, read_evaluation, read_drift):
+        try:
+            out.append(read(store, run_key))
+        except GitopsMLError as exc:
+            notes.append(f"left out: {exc.message}")
+            out.append(None)
+    return out[0], out[1], out[2]
 
 
 def _open_store(repo: Path) -> tuple[Any, Any, str]:
@@ -125,43 +136,45 @@ def lineage(repo: str | Path, ref: str) -> Lineage:
         notes.append("the tag message holds no gitops-ml manifest (not registered by promote)")
     store, _, root_rel = _open_store(repo)
     run_key = m.get("run_key")
-    run = _store_json(store, run_key, "run.json")
-    evaluation = _store_json(store, run_key, "evaluation.json")
-    drift = _store_json(store, run_key, "drift.json")
+    run, ev, drift = _records(store, run_key, notes)
     if run_key and run is None:
         notes.append(f"run {str(run_key)[:12]} is not in the store: data and library versions "
                      "come from the manifest only")
-    run = run or {}
-    ev = evaluation or {}
-    trained = m.get("trained_commit") or (run.get("git") or {}).get("commit")
-    spec = {"file": m.get("spec_file") or run.get("spec_file"),
-            "spec_hash": m.get("spec_hash") or run.get("spec_hash"),
+    trained = m.get("trained_commit") or (run.commit if run else None)
+    spec_file = m.get("spec_file") or (run.spec_file if run else None)
+    spec = {"file": spec_file,
+            "spec_hash": m.get("spec_hash") or (run.spec_hash if run else None),
             "canonical_spec_hash": m.get("canonical_spec_hash")
-            or run.get("canonical_spec_hash"),
-            **_spec_at(repo, v.commit, m.get("spec_file") or run.get("spec_file"), root_rel)}
+            or (run.canonical_spec_hash if run else None),
+            **_spec_at(repo, v.commit, spec_file, root_rel)}
     drift_summary = None
-    if drift:
-        drift_summary = {k: drift.get(k) for k in (
-            "share_of_drifted_columns", "number_of_drifted_columns", "dataset_drift",
-            "drift_share")}
-        drift_summary["drifted_columns"] = [c.get("column") for c in drift.get("columns") or []
-                                            if c.get("drifted")]
+    if drift is not None:
+        drift_summary = {"share_of_drifted_columns": drift.share_of_drifted_columns,
+                         "number_of_drifted_columns": drift.number_of_drifted_columns,
+                         "dataset_drift": drift.dataset_drift, "drift_share": drift.drift_share,
+                         "drifted_columns": list(drift.drifted_columns)}
     elif m.get("drift"):
         drift_summary = m["drift"]
-    gates = merged_gates(ev, drift) if ev else (m.get("gates") or [])
-    gates_passed = (all(g.get("passed") or g.get("skipped") for g in gates) if ev and gates
-                    else ev.get("gates_passed", m.get("gates_passed")))
+    if ev is not None:
+        gates = run_gates(ev, drift)
+        gates_passed: bool | None = all_passed(gates)
+    else:  # the manifest's copy (promote records the merged gates)
+        gates = tuple(GateResult.from_dict(g, schema_version=2 if "status" in g else 1)
+                      for g in m.get("gates") or [] if isinstance(g, dict))
+        gates_passed = m.get("gates_passed")
     return Lineage(
         model=state.name, version=v.version, tag=v.tag, active=v.active, stages=v.stages,
         registered_at=v.created_at, registered_by=v.author,
         commit=_commit_info(repo, v.commit) or {"sha": v.commit},
         trained_commit=_commit_info(repo, trained), pr=m.get("pr"), head_sha=m.get("head_sha"),
         actor=m.get("actor"), approver=m.get("approver") or m.get("merged_by"),
-        artifact=m.get("artifact") or run.get("artifact") or {}, run_key=run_key,
-        data=run.get("data") or m.get("data") or {}, spec=spec,
-        metrics=ev.get("metrics") or m.get("metrics") or {}, deltas=ev.get("deltas") or {},
+        artifact=m.get("artifact") or (run.artifact if run else {}), run_key=run_key,
+        data=(run.data if run else None) or m.get("data") or {}, spec=spec,
+        metrics=(dict(ev.metrics) if ev else None) or m.get("metrics") or {},
+        deltas={k: d.to_dict() for k, d in ev.deltas.items()} if ev else {},
         gates=gates, gates_passed=gates_passed, drift=drift_summary,
-        bias=ev.get("fairness") or None, libraries=run.get("versions") or {},
+        bias=(ev.fairness if ev else None) or None,
+        libraries=run.versions if run else {},
         retrained=bool(m.get("retrained")), forced=bool(m.get("forced")),
         model_card=m.get("model_card"), notes=tuple(notes))
 
@@ -229,8 +242,8 @@ def render_text(lin: Lineage) -> str:
     if lin.gates:
         out.append("gates: " + ("passed" if lin.gates_passed else "FAILED"))
         for g in lin.gates:
-            mark = "skip" if g.get("skipped") else ("ok" if g.get("passed") else "FAIL")
-            out.append(f"  [{mark}] {g.get('gate')}: {_fmt(g.get('value'))}")
+            mark = "skip" if g.skipped else ("ok" if g.passed else "FAIL")
+            out.append(f"  [{mark}] {g.gate}: {_fmt(g.value)}")
     if lin.drift:
         out.append(f"drift: share {_fmt(lin.drift.get('share_of_drifted_columns'))}, "
                    f"dataset drift {lin.drift.get('dataset_drift')}")
@@ -312,9 +325,9 @@ def reproduce(repo: str | Path, ref: str, *, keep: bool = False) -> Reproduction
         from gitops_ml.runs.store import Store
 
         try:
-            rec = json.loads(Store.open(config).read_run_file(recorded_key, "run.json"))
-            recorded_versions = rec.get("versions") or {}
-        except (GitopsMLError, ValueError):
+            rec = read_run(Store.open(config), recorded_key)
+            recorded_versions = rec.versions if rec is not None else {}
+        except GitopsMLError:
             recorded_versions = {}
     for lib, ver in sorted(result.record.versions.items()):
         old = recorded_versions.get(lib)

@@ -10,7 +10,6 @@ failure, not a silent retraining: ``retrain=True`` retrains explicitly and the m
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -28,10 +27,20 @@ from gitops_ml.errors import (
     PromotionRefused,
     RegistryError,
 )
+from gitops_ml.gates import all_passed as gates_ok
 from gitops_ml.registry.manifest import MANIFEST_SCHEMA, MANIFEST_VERSION
 from gitops_ml.registry.tags import check_name, tag_name
 from gitops_ml.registry.verbs import confirm_stage, register
 from gitops_ml.registry.writes import Identity
+from gitops_ml.runs.records import (
+    DriftRecord,
+    EvaluationRecord,
+    RunRecord,
+    read_drift,
+    read_evaluation,
+    read_run,
+    run_gates,
+)
 from gitops_ml.util.git import git_out, head_commit, run_git
 from gitops_ml.util.hashing import is_sha256
 from gitops_ml.version import __version__
@@ -76,16 +85,15 @@ class DownloadedRun:
     artifact: Path
     files: dict[str, bytes]
 
-    def json(self, name: str) -> dict[str, Any] | None:
-        raw = self.files.get(name)
-        if raw is None:
-            return None
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise ArtifactError(f"{self.run_file.parent / name}: not valid JSON ({exc})") \
-                from exc
-        return data if isinstance(data, dict) else None
+    # the run files, read like a store's (gitops_ml.runs.records.RunFiles)
+    def has_run_file(self, run_key: str, name: str) -> bool:
+        return run_key == self.run_key and name in self.files
+
+    def read_run_file(self, run_key: str, name: str) -> bytes:
+        return self.files[name]
+
+    def run_file_uri(self, run_key: str, name: str) -> str:
+        return str(self.run_file.parent / name)
 
     def store_into(self, store: Store) -> None:
         store.put_file(self.artifact)
@@ -104,7 +112,6 @@ def find_download(folder: Path, run_key: str) -> DownloadedRun | None:
     the archive must pass the artifact allow-list, load, and be the model its run record
     describes. Nothing is written to the store here.
     """
-    from gitops_ml.runs.records import RunRecord
     from gitops_ml.util.hashing import sha256_file
 
     if not folder.is_dir():
@@ -185,34 +192,11 @@ def _portable(config: ProjectConfig, location: str) -> str:
 
 def _run_complete(store: Store, run_key: str) -> bool:
     """The run record and its artifact blob are both in the store."""
-    if not store.has_run(run_key):
-        return False
     try:
-        sha = json.loads(store.read_run_file(run_key, "run.json"))["artifact"]["sha256"]
-        return bool(store.has(sha))
-    except (ValueError, KeyError, TypeError, ArtifactError):
+        run = read_run(store, run_key)
+        return run is not None and bool(store.has(run.artifact_sha256))
+    except ArtifactError:
         return False
-
-
-def _read_json(store: Store, run_key: str, name: str) -> dict[str, Any] | None:
-    if not store.has_run_file(run_key, name):
-        return None
-    raw = store.read_run_file(run_key, name)
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ArtifactError(f"{store.run_file_uri(run_key, name)}: not valid JSON ({exc})") \
-            from exc
-    return data if isinstance(data, dict) else None
-
-
-def _failed_gates(evaluation: dict[str, Any], drift: dict[str, Any] | None) -> list[str]:
-    """Failed gates of the run: evaluation.json's, with drift.json's verdicts on drift and
-    check gates (which evaluate leaves to drift)."""
-    from gitops_ml.runs.records import merged_gates
-
-    return [str(g.get("gate") or g.get("subject")) for g in merged_gates(evaluation, drift)
-            if not g.get("passed") and not g.get("skipped")]
 
 
 # --- the result ---------------------------------------------------------------------------
@@ -245,11 +229,13 @@ class PromotionResult:
             "attempts", "pr", "release_url", "manifest", "notes")}
 
 
-def _card_inputs(spec: ModelSpec, manifest: dict[str, Any], run: dict[str, Any],
-                 evaluation: dict[str, Any] | None, drift: dict[str, Any] | None) -> Any:
+def _card_inputs(spec: ModelSpec, manifest: dict[str, Any], run: RunRecord,
+                 evaluation: EvaluationRecord | None, drift: DriftRecord | None) -> Any:
     from gitops_ml.promote.model_card import CardInputs
 
-    return CardInputs(manifest=manifest, run=run, evaluation=evaluation, drift=drift,
+    return CardInputs(manifest=manifest, run=run.to_dict(),
+                      evaluation=evaluation.to_dict() if evaluation is not None else None,
+                      drift=drift.to_dict() if drift is not None else None,
                       description=spec.description, sensitive=tuple(spec.features.sensitive),
                       confidence=spec.evaluation.confidence)
 
@@ -305,20 +291,21 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
                      "train and evaluate it now (recorded in the manifest)")
         retrained = _retrain(config, spec)
         notes.append(f"retrained run {run_key[:12]} at promotion (--retrain)")
-    def read(name: str) -> dict[str, Any] | None:
-        return download.json(name) if download is not None else _read_json(store, run_key, name)
-
-    run = read("run.json") or {}
-    if run.get("model") not in (None, spec.name):
-        raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: the run is of model "
-                            f"'{run.get('model')}', not '{spec.name}'")
-    sha = str((run.get("artifact") or {}).get("sha256") or "")
+    records = download if download is not None else store
+    run = read_run(records, run_key)
+    if run is None:
+        raise ArtifactError(f"{records.run_file_uri(run_key, 'run.json')}: run record not found")
+    if run.model != spec.name:
+        raise ArtifactError(f"{records.run_file_uri(run_key, 'run.json')}: the run is of model "
+                            f"'{run.model}', not '{spec.name}'")
+    sha = run.artifact_sha256
     if not is_sha256(sha):
-        raise ArtifactError(f"{store.run_file_uri(run_key, 'run.json')}: no artifact sha256")
+        raise ArtifactError(f"{records.run_file_uri(run_key, 'run.json')}: no artifact sha256")
     if download is None:
         store.path_of(sha)  # verifies the bytes; a corrupt blob is refused here
-    evaluation = read("evaluation.json")
-    drift = read("drift.json")
+    evaluation = read_evaluation(records, run_key)
+    drift = read_drift(records, run_key)
+    gates = run_gates(evaluation, drift)
     forced = False
     if evaluation is None:
         if not force:
@@ -329,12 +316,11 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         forced = True
         notes.append("promoted without a recorded evaluation (--force)")
     else:
-        failed = _failed_gates(evaluation, drift)
-        if failed or evaluation.get("gates_passed") is False:
+        failed = [g.gate for g in gates if g.failed]
+        if failed:
             if not force:
                 raise PromotionRefused(
-                    f"{spec.name} run {run_key[:12]} failed its gates: "
-                    f"{', '.join(failed) or 'gates_passed is false'}",
+                    f"{spec.name} run {run_key[:12]} failed its gates: {', '.join(failed)}",
                     hint="fix the model, or pass --force to promote anyway (recorded)")
             forced = True
             notes.append(f"promoted despite failed gates (--force): {', '.join(failed)}")
@@ -347,29 +333,28 @@ def promote(config: ProjectConfig, model: str, stage: str | None = None,
         download.store_into(store)
     artifact_path = store.path_of(sha)
     pr = pr if pr is not None else (ctx.pr if ctx.pr is not None else pr_from_merge_commit(repo))
-    head = head_sha or ctx.head_sha or (run.get("git") or {}).get("commit")
+    head = head_sha or ctx.head_sha or run.commit
     who = actor or ctx.actor or Identity.current(repo).name
     manifest: dict[str, Any] = {
         "schema": MANIFEST_SCHEMA, "schema_version": MANIFEST_VERSION,
         "model": spec.name, "version": None, "stage": stage or None,
         "artifact": {"sha256": sha, "uri": _portable(config, store.uri_of(sha)),
                      "size": artifact_path.stat().st_size,
-                     "format": (run.get("artifact") or {}).get("format", "skops")},
+                     "format": run.artifact.get("format", "skops")},
         "run_key": run_key, "store": _portable(config, store.location),
         "spec_file": spec.file, "spec_hash": spec.spec_hash(),
         "canonical_spec_hash": spec.canonical_hash(),
         "data": {role: {"uri": d.get("uri"), "sha256": d.get("sha256"), "rows": d.get("rows")}
-                 for role, d in (run.get("data") or {}).items()},
-        "metrics": (evaluation or {}).get("metrics") or {},
-        "gates": [{k: g.get(k) for k in ("gate", "kind", "subject", "value", "threshold",
-                                         "passed", "skipped")}
-                  for g in (evaluation or {}).get("gates") or []],
-        "gates_passed": (evaluation or {}).get("gates_passed"),
-        "champion": ((evaluation or {}).get("champion") or {}).get("version"),
-        "drift": {"share_of_drifted_columns": drift.get("share_of_drifted_columns"),
-                  "dataset_drift": drift.get("dataset_drift")} if drift else None,
+                 for role, d in run.data.items()},
+        "metrics": dict(evaluation.metrics) if evaluation is not None else {},
+        "gates": [{k: v for k, v in g.to_dict().items() if k != "note"} for g in gates],
+        "gates_passed": gates_ok(gates) if evaluation is not None else None,
+        "champion": evaluation.champion.version
+        if evaluation is not None and evaluation.champion is not None else None,
+        "drift": {"share_of_drifted_columns": drift.share_of_drifted_columns,
+                  "dataset_drift": drift.dataset_drift} if drift is not None else None,
         "pr": pr, "head_sha": head, "merge_sha": commit, "actor": who,
-        "merged_by": ctx.merged_by, "trained_commit": (run.get("git") or {}).get("commit"),
+        "merged_by": ctx.merged_by, "trained_commit": run.commit,
         "run_url": ctx.run_url, "retrained": retrained, "forced": forced,
         "gitops_ml": __version__,
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -27,6 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops_ml.errors import DataError, OutputError, RunNotFoundError, UsageError
+from gitops_ml.gates import GateResult, outcome
+from gitops_ml.runs.records import (
+    DRIFT_FILE,
+    EVALUATION_FILE,
+    RUN_FILE,
+    DriftRecord,
+    EvaluationRecord,
+    RunRecord,
+    run_gates,
+)
 from gitops_ml.version import __version__
 
 if TYPE_CHECKING:
@@ -139,32 +149,39 @@ class ReportInputs:
     """What a report is made from. Any of the three records may be missing."""
 
     model: str
-    run: dict[str, Any] | None = None
-    evaluation: dict[str, Any] | None = None
-    drift: dict[str, Any] | None = None
+    run: RunRecord | None = None
+    evaluation: EvaluationRecord | None = None
+    drift: DriftRecord | None = None
     context: dict[str, Any] = field(default_factory=dict)  # pr, head_sha, branch, title, ...
     sources: dict[str, str] = field(default_factory=dict)  # record -> where it was read
 
     @property
+    def gates(self) -> tuple[GateResult, ...]:
+        """Every gate of the run, once (evaluation's, with drift's verdicts merged in)."""
+        return run_gates(self.evaluation, self.drift)
+
+    @property
     def gate_outcome(self) -> str:
         """``passed``, ``failed`` or ``none`` (no gate was evaluated)."""
-        gates = _all_gates(self)
-        if not gates:
-            return "none"
-        return "failed" if any(not g["passed"] and not g["skipped"] for g in gates) \
-            else "passed"
+        return outcome(self.gates)
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
+Record = RunRecord | EvaluationRecord | DriftRecord
+_READERS: dict[str, Any] = {"run": RunRecord.from_json, "evaluation": EvaluationRecord.from_json,
+                            "drift": DriftRecord.from_json}
+_FILES = {"run": RUN_FILE, "evaluation": EVALUATION_FILE, "drift": DRIFT_FILE}
+
+
+def _read_record(path: Path, name: str) -> Record:
+    what = _FILES[name]
     try:
-        data = json.loads(path.read_bytes())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: {what} not found") from None
-    except (OSError, ValueError, RecursionError) as exc:
-        raise DataError(f"{path}: cannot read {what}: {exc}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: {what} is not a JSON object")
-    return data
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    record: Record = _READERS[name](data, source=str(path), error=DataError)
+    return record
 
 
 def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None = None,
@@ -173,12 +190,12 @@ def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None
                 context: Mapping[str, Any] | None = None) -> ReportInputs:
     """Read the records: from explicit files, else from the store by the model's run key
     (computed from the spec and its data, as ``train`` does, unless ``run_key`` is given)."""
-    records: dict[str, dict[str, Any] | None] = {"run": None, "evaluation": None, "drift": None}
+    records: dict[str, Record | None] = {"run": None, "evaluation": None, "drift": None}
     sources: dict[str, str] = {}
     explicit = {"run": run_file, "evaluation": evaluation_file, "drift": drift_file}
     for name, path in explicit.items():
         if path is not None:
-            records[name] = _read_json(Path(path), f"{name}.json")
+            records[name] = _read_record(Path(path), name)
             sources[name] = str(path)
     if any(v is None for v in explicit.values()) and config is not None and (
             run_key is not None or not any(explicit.values())):
@@ -187,15 +204,11 @@ def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None
         if run_key is None:
             run_key = _run_key_of(config, model)
         store = Store.open(config)
-        for name in records:
-            if records[name] is None and store.has_run_file(run_key, f"{name}.json"):
-                blob = store.read_run_file(run_key, f"{name}.json")
-                uri = store.run_file_uri(run_key, f"{name}.json")
-                try:
-                    data = json.loads(blob)
-                except (ValueError, RecursionError) as exc:
-                    raise DataError(f"{uri}: corrupt {name}.json ({exc})") from None
-                records[name] = data if isinstance(data, dict) else None
+        for name, what in _FILES.items():
+            if records[name] is None and store.has_run_file(run_key, what):
+                uri = store.run_file_uri(run_key, what)
+                records[name] = _READERS[name](store.read_run_file(run_key, what), source=uri,
+                                               error=DataError)
                 sources[name] = uri
         if not any(records.values()):
             raise RunNotFoundError(f"no run, evaluation or drift record for model '{model}' "
@@ -208,11 +221,14 @@ def load_inputs(config: ProjectConfig | None, model: str, *, run_key: str | None
                          hint="pass --run, --evaluation or --drift, or run inside a "
                               "gitops-ml repository")
     for name, rec in records.items():
-        if rec is not None and rec.get("model") not in (None, model):
-            raise DataError(f"{sources.get(name, name)}: {name}.json is for model "
-                            f"'{rec.get('model')}', not '{model}'")
-    return ReportInputs(model, records["run"], records["evaluation"], records["drift"],
-                        dict(context or {}), sources)
+        if rec is not None and rec.model not in (None, model):
+            raise DataError(f"{sources.get(name, name)}: {_FILES[name]} is for model "
+                            f"'{rec.model}', not '{model}'")
+    run, evaluation, drift = records["run"], records["evaluation"], records["drift"]
+    assert run is None or isinstance(run, RunRecord)
+    assert evaluation is None or isinstance(evaluation, EvaluationRecord)
+    assert drift is None or isinstance(drift, DriftRecord)
+    return ReportInputs(model, run, evaluation, drift, dict(context or {}), sources)
 
 
 def _run_key_of(config: ProjectConfig, model: str) -> str:
@@ -225,23 +241,20 @@ def _run_key_of(config: ProjectConfig, model: str) -> str:
 
 # --- the view: plain data the templates lay out ----------------------------------------------
 
-def _all_gates(inputs: ReportInputs) -> list[dict[str, Any]]:
-    from gitops_ml.runs.records import merged_gates
-
-    return [{"gate": g.get("gate"), "kind": g.get("kind"), "subject": g.get("subject"),
-             "value": g.get("value"), "threshold": g.get("threshold"),
-             "passed": bool(g.get("passed")), "skipped": bool(g.get("skipped")),
-             "note": g.get("note")}
-            for g in merged_gates(inputs.evaluation, inputs.drift)]
-
-
-def _gate_label(g: Mapping[str, Any]) -> str:
-    label = g.get("gate")
-    if isinstance(label, dict):
-        return ", ".join(f"{k}: {v}" for k, v in label.items())
-    if label:
-        return str(label)
-    return " ".join(str(x) for x in (g.get("kind"), g.get("subject")) if x)
+def _gate_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """The gates as table rows: failed first, then passed, then skipped."""
+    rows = []
+    for g in inputs.gates:
+        bounds = g.threshold.to_dict()
+        counted = g.kind == "check" and g.value is not None
+        rows.append({"gate": g.gate, "kind": g.kind, "subject": g.subject, "label": g.gate,
+                     "value": int(g.value) if counted and g.value is not None else g.value,
+                     "threshold": bounds or ("none failed" if g.kind == "check" else "—"),
+                     "status": g.status, "passed": g.passed, "skipped": g.skipped,
+                     "note": g.note or None,
+                     "mark": "⏭️" if g.skipped else ("✅" if g.passed else "❌")})
+    rows.sort(key=lambda r: ("fail", "pass", "skip").index(r["status"]))
+    return rows
 
 
 def _severity(col: Mapping[str, Any]) -> float:
@@ -279,36 +292,14 @@ def _top(rows: list[dict[str, Any]], k: int | None) -> Rows:
     return Rows(list(rows) if k is None else rows[:k], len(rows))
 
 
-def _checks(drift: Mapping[str, Any] | None, top_k: int | None) -> dict[str, Any] | None:
-    raw = (drift or {}).get("checks")
-    if raw is None:
+def _checks(drift: DriftRecord | None, top_k: int | None) -> dict[str, Any] | None:
+    if drift is None or drift.checks is None:
         return None
-    items: list[Any] = []
-    if isinstance(raw, dict):
-        for key in ("checks", "results", "items"):
-            if isinstance(raw.get(key), list):
-                items = raw[key]
-                break
-    elif isinstance(raw, list):
-        items = raw
-    rows = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        passed = item.get("passed", item.get("ok"))
-        if passed is None and "status" in item:
-            passed = str(item["status"]).lower() in ("ok", "pass", "passed", "success")
-        rows.append({"name": item.get("name") or item.get("check") or item.get("code") or "",
-                     "column": item.get("column"),
-                     "passed": bool(passed),
-                     "severity": item.get("severity") or item.get("level") or "",
-                     "message": item.get("message") or item.get("detail") or ""})
+    rows = [{"name": c.name, "column": c.column, "passed": c.passed, "severity": c.severity,
+             "message": c.message} for c in drift.checks.results]
     rows.sort(key=lambda r: (r["passed"], str(r["name"]), str(r["column"])))
-    ok = raw.get("passed", raw.get("ok")) if isinstance(raw, dict) else None
-    if ok is None:
-        ok = all(r["passed"] for r in rows)
-    return {"passed": bool(ok), "table": _top(rows, top_k),
-            "failed": sum(1 for r in rows if not r["passed"])}
+    return {"passed": drift.checks.passed, "table": _top(rows, top_k),
+            "failed": len(drift.checks.failures)}
 
 
 def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
@@ -318,12 +309,8 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
     tries a smaller k when the text is too long)."""
     cache = {} if cache is None else cache
     run, ev, dr = inputs.run, inputs.evaluation, inputs.drift
-    gates = _all_gates(inputs)
-    failed = [g for g in gates if not g["passed"] and not g["skipped"]]
-    for g in gates:
-        g["label"] = _gate_label(g)
-        g["mark"] = "⏭️" if g["skipped"] else ("✅" if g["passed"] else "❌")
-    gates.sort(key=lambda g: (g["passed"] or g["skipped"], g["skipped"]))
+    gates = _gate_rows(inputs)
+    failed = [g for g in gates if g["status"] == "fail"]
 
     ctx = inputs.context
     view: dict[str, Any] = {
@@ -339,47 +326,40 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
         "test_rows": None, "drift_table": "",
     }
     if run is not None:
-        timings = run.get("timings") or {}
-        git = run.get("git") or {}
-        commit = git.get("commit")
+        commit = run.commit
         reused = bool(ctx.get("reused")) or bool(
             ctx.get("commit") and commit and ctx["commit"] != commit)
-        view["training"] = {"reused": reused, "fit_s": timings.get("fit_s"),
-                            "total_s": timings.get("total_s"), "estimator": run.get("estimator"),
-                            "created_at": run.get("created_at"), "commit": commit,
-                            "rows": {r: (d or {}).get("rows")
-                                     for r, d in (run.get("data") or {}).items()
-                                     if (d or {}).get("rows") is not None},
-                            "features": len(run.get("features") or [])}
-        view["task"] = run.get("task")
-        artifact = run.get("artifact") or {}
+        view["training"] = {"reused": reused, "fit_s": run.timings.get("fit_s"),
+                            "total_s": run.timings.get("total_s"), "estimator": run.estimator,
+                            "created_at": run.created_at, "commit": commit,
+                            "rows": {r: d.get("rows") for r, d in run.data.items()
+                                     if d.get("rows") is not None},
+                            "features": len(run.features)}
+        view["task"] = run.task
         view["lineage"] = {
-            "run_key": run.get("run_key"), "spec_file": run.get("spec_file"),
-            "spec_hash": run.get("spec_hash"),
-            "canonical_spec_hash": run.get("canonical_spec_hash"),
-            "data": [{"role": role, "uri": (d or {}).get("uri"),
-                      "sha256": (d or {}).get("sha256"), "rows": (d or {}).get("rows")}
-                     for role, d in sorted((run.get("data") or {}).items())],
-            "commit": commit, "dirty": git.get("dirty"), "branch": git.get("branch"),
-            "versions": sorted((run.get("versions") or {}).items()),
-            "artifact_sha256": artifact.get("sha256"), "artifact_uri": artifact.get("uri"),
+            "run_key": run.run_key, "spec_file": run.spec_file, "spec_hash": run.spec_hash,
+            "canonical_spec_hash": run.canonical_spec_hash,
+            "data": [{"role": role, "uri": d.get("uri"), "sha256": d.get("sha256"),
+                      "rows": d.get("rows")} for role, d in sorted(run.data.items())],
+            "commit": commit, "dirty": run.git.get("dirty"), "branch": run.git.get("branch"),
+            "versions": sorted(run.versions.items()),
+            "artifact_sha256": run.artifact_sha256, "artifact_uri": run.artifact.get("uri"),
         }
     if ev is not None:
-        champion = ev.get("champion") or None
-        champ_metrics = (champion or {}).get("metrics") or {}
-        deltas = ev.get("deltas") or {}
+        champion = ev.champion
+        champ_metrics = champion.metrics if champion is not None else {}
         rows = []
-        for name, value in (ev.get("metrics") or {}).items():
-            d = deltas.get(name) or {}
+        for name, value in ev.metrics.items():
+            d = ev.deltas.get(name)
             rows.append({"name": name, "value": value, "champion": champ_metrics.get(name),
-                         "delta": d.get("delta"), "ci_low": d.get("ci_low"),
-                         "ci_high": d.get("ci_high"), "n_boot": d.get("n_boot")})
+                         "delta": d.delta if d else None, "ci_low": d.ci_low if d else None,
+                         "ci_high": d.ci_high if d else None, "n_boot": d.n_boot if d else None})
         view["metrics"] = _top(rows, None if top_k is None else max(top_k, 12))
         view["champion"] = champion
-        view["task"] = view["task"] or ev.get("task")
-        view["test_rows"] = ev.get("test_rows")
-        view["confidence"] = ev.get("confidence")
-        for attr, f in sorted((ev.get("fairness") or {}).items()):
+        view["task"] = view["task"] or ev.task
+        view["test_rows"] = ev.test_rows
+        view["confidence"] = ev.confidence
+        for attr, f in sorted(ev.fairness.items()):
             view["fairness"].append(fairness_view(attr, f, top_k, cache))
         charted = [r for r in rows if r["delta"] is not None] or rows
         view["metric_chart"] = _metric_chart(charted[:CHART_BARS], champion is not None)
@@ -389,23 +369,19 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
     if dr is not None:
         cols = cache.get(("sorted", id(dr)))
         if cols is None:
-            cols = cache[("sorted", id(dr))] = sorted_drift(
-                [c for c in dr.get("columns") or [] if isinstance(c, dict)])
+            cols = cache[("sorted", id(dr))] = sorted_drift([c.to_dict() for c in dr.columns])
         # the share counts the tested columns, as Evidently's page does (an all-null column
         # is a failed data check, a text column is not tested)
-        n = sum(1 for c in cols if c.get("score") is not None)
+        n = len(dr.tested_columns)
         drifted = sum(1 for c in cols if c.get("drifted"))
         shown = _top(cols, top_k)
         view["drift_table"] = "\n".join(_cached(cache, "drift", c, _drift_row)
                                         for c in shown.rows)
         view["drift"] = {
             "columns": shown, "total": n, "drifted": drifted,
-            "share": dr.get("share_of_drifted_columns", drifted / n if n else 0.0),
-            "dataset_drift": bool(dr.get("dataset_drift")),
-            "drift_share": dr.get("drift_share"),
-            "reference": dr.get("reference") or {}, "current": dr.get("current") or {},
-            "target": dr.get("target"), "prediction": dr.get("prediction"),
-            "sampled_rows": dr.get("sampled_rows"),
+            "share": dr.share_of_drifted_columns, "dataset_drift": dr.dataset_drift,
+            "drift_share": dr.drift_share, "reference": dr.reference, "current": dr.current,
+            "target": dr.target, "prediction": dr.prediction, "sampled_rows": dr.sampled_rows,
             "chart": _drift_chart(cols[:CHART_BARS]),
         }
     return view
@@ -584,7 +560,9 @@ def render_json(inputs: ReportInputs) -> str:
         "drift_most_drifted": [c.get("column") for c in
                                (view["drift"]["columns"].rows if view["drift"] else [])
                                if c.get("drifted")],
-        "run": inputs.run, "evaluation": inputs.evaluation, "drift": inputs.drift,
+        "run": inputs.run.to_dict() if inputs.run else None,
+        "evaluation": inputs.evaluation.to_dict() if inputs.evaluation else None,
+        "drift": inputs.drift.to_dict() if inputs.drift else None,
     }
     return json.dumps(doc, indent=2, default=str) + "\n"
 
@@ -661,7 +639,7 @@ def make_report(config: ProjectConfig | None, model: str, *, fmt: str = "md",
     if bundle is not None:
         bundle_path = str(write_bundle(
             Path(bundle), model=inputs.model, context=inputs.context,
-            gates=_all_gates(inputs), gate_outcome=inputs.gate_outcome,
+            gates=[g.to_dict() for g in inputs.gates], gate_outcome=inputs.gate_outcome,
             report=text if fmt == "md" else render_markdown(inputs),
             summary=render_markdown(inputs, full=True)))
     return ReportResult(model, fmt, inputs.gate_outcome, len(text),
