@@ -136,6 +136,9 @@ class GateResult:
             status = "skip" if raw.get("skipped") else ("pass" if raw.get("passed") else "fail")
         if status not in STATUSES:
             raise ValueError(f"gate status {status!r} is not one of {', '.join(STATUSES)}")
+        for key, derived in (("passed", status == "pass"), ("skipped", status == "skip")):
+            if "status" in raw and key in raw and bool(raw[key]) != derived:
+                raise ValueError(f"gate {key}={raw[key]!r} contradicts its status {status!r}")
         threshold = raw.get("threshold")
         if isinstance(threshold, Mapping):
             bounds = Bounds.from_dict(threshold)

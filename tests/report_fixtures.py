@@ -81,6 +81,12 @@ def gate(label: str, kind: str, subject: str, value: float | None, bounds: dict[
             "skipped": status == "skip", "note": note}
 
 
+def set_gates(record: dict[str, Any], gates: list[dict[str, Any]]) -> None:
+    """Replace a record's gates, with ``gates_passed`` as the writer derives it."""
+    record["gates"] = gates
+    record["gates_passed"] = not any(g["status"] == "fail" for g in gates)
+
+
 def check(name: str, passed: bool = True, message: str = "", column: str | None = None,
           severity: str = "error") -> dict[str, Any]:
     return {"name": name, "column": column, "data": "current", "passed": passed,

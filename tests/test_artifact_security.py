@@ -255,7 +255,7 @@ def _download(project: Path, tmp_path: Path, data: bytes | None = None,
     if failed_gates:
         evaluation["gates_passed"] = False
         for g in evaluation["gates"]:
-            g["passed"] = False
+            g.update(status="fail", passed=False)
     folder = tmp_path / "download" / "gitops-ml-run-churn"
     if folder.exists():
         shutil.rmtree(folder)

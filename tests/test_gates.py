@@ -146,6 +146,8 @@ def test_round_trip_and_schema_1() -> None:
     ({"kind": "metric", "subject": "x", "status": "maybe"}, "status 'maybe'"),
     ({"kind": "metric", "subject": "x", "status": "pass", "value": "high"}, "not a number"),
     ({"kind": "metric", "subject": "x", "status": "pass", "threshold": 3}, "neither bounds"),
+    ({"kind": "metric", "subject": "x", "status": "pass", "passed": False},
+     "passed=False contradicts its status 'pass'"),
     ({"kind": "metric", "subject": "x", "status": "pass", "threshold": {"min": "a"}},
      "min is not a number"),
 ])

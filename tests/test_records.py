@@ -99,6 +99,7 @@ def test_nan_is_written_as_null() -> None:
     (lambda d: d.update(gates={"a": 1}), "corrupt evaluation.json (ValueError: gates is not"),
     (lambda d: d["gates"][0].update(value="high"), "gate value is not a number"),
     (lambda d: d.update(metrics=[1]), "metrics is not an object"),
+    (lambda d: d.update(gates_passed=True), "gates_passed is True, but its gates say"),
 ])
 def test_bad_evaluation_records_name_the_file(mutate, message) -> None:
     raw = json.loads(_v1("evaluation"))

@@ -64,7 +64,7 @@ def test_failed_gates_come_first_with_crosses() -> None:
 def test_gates_passed_and_no_champion() -> None:
     ev = fx.sample_evaluation(champion=False, failing=False)
     dr = fx.sample_drift(10, seed=3)
-    dr["gates"] = []
+    fx.set_gates(dr, [])
     md = rep.render_markdown(inputs(evaluation=ev, drift=dr))
     assert "## ✅ churn: all 3 gates passed" in md
     assert "No champion yet" in md and "| metric | this PR |" in md
@@ -72,7 +72,7 @@ def test_gates_passed_and_no_champion() -> None:
 
 def test_no_gates_and_drift_only() -> None:
     dr = fx.sample_drift()
-    dr["gates"] = []
+    fx.set_gates(dr, [])
     md = rep.render_markdown(fx.report_inputs("churn", None, None, dr, {}))
     assert "no gates evaluated" in md and "gitops-ml:gates=none" in md
     assert "### Metrics" not in md and "### Drift" in md
@@ -318,9 +318,8 @@ def test_report_reads_the_store_by_run_key(make_repo, gml) -> None:
 def test_comment_fits_whatever_the_records_hold() -> None:
     ev = fx.sample_evaluation()
     ev["metrics"] = {f"metric_{i}_" + "m" * 300: 0.5 for i in range(2000)}
-    ev["gates"] = [{"gate": f"gate {i} " + "g" * 300, "kind": "metric", "subject": "x",
-                    "value": 0.1, "threshold": {"min": 0.2}, "passed": False,
-                    "skipped": False, "note": "n" * 500} for i in range(3000)]
+    fx.set_gates(ev, [fx.gate(f"gate {i} " + "g" * 300, "metric", f"x{i}", 0.1, {"min": 0.2},
+                              "fail", "n" * 500) for i in range(3000)])
     dr = fx.sample_drift(names=[f"c{i}" + "<|>" * 100 for i in range(2000)])
     dr["checks"] = {"passed": False, "results": [
         {"name": "x" * 300, "column": "c" * 300, "passed": False, "message": "m" * 900}
@@ -333,15 +332,13 @@ def test_comment_fits_whatever_the_records_hold() -> None:
 
 def test_drift_verdict_replaces_evaluates_skip_of_the_same_gate() -> None:
     """evaluate skips drift gates ("evaluated by drift"); drift.json's verdict counts."""
-    gate = {"gate": "share_of_drifted_columns ≤ 0.5", "kind": "drift",
-            "subject": "share_of_drifted_columns", "threshold": {"max": 0.5}}
+    gate = ("share_of_drifted_columns ≤ 0.5", "drift", "share_of_drifted_columns")
     ev = fx.sample_evaluation(champion=False, failing=False)
-    ev["gates"] = [{**gate, "value": None, "passed": False, "skipped": True,
-                    "note": "evaluated by drift"}]
+    fx.set_gates(ev, [fx.gate(*gate, None, {"max": 0.5}, "skip", "evaluated by drift")])
     dr = fx.sample_drift(10, seed=3)
-    dr["gates"] = [{**gate, "value": 0.2, "passed": True, "skipped": False, "note": None}]
+    fx.set_gates(dr, [fx.gate(*gate, 0.2, {"max": 0.5}, "pass")])
     md = rep.render_markdown(inputs(evaluation=ev, drift=dr))
     assert "evaluated by drift" not in md
     assert "## ✅ churn: the gate passed" in md
-    dr["gates"][0].update(value=0.7, passed=False)
+    fx.set_gates(dr, [fx.gate(*gate, 0.7, {"max": 0.5}, "fail")])
     assert "## ❌ churn: 1 of 1 gate failed" in rep.render_markdown(inputs(evaluation=ev, drift=dr))

@@ -96,12 +96,18 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _gates(raw: Any, version: int) -> tuple[GateResult, ...]:
+def _gates(record: Mapping[str, Any], version: int) -> tuple[GateResult, ...]:
+    """The gates of a record; ``gates_passed``, when written, must agree with them."""
+    raw = record.get("gates")
     if raw is None:
-        return ()
+        raw = []
     if not isinstance(raw, list):
         raise ValueError("gates is not a list")
-    return tuple(GateResult.from_dict(g, schema_version=version) for g in raw)
+    gates = tuple(GateResult.from_dict(g, schema_version=version) for g in raw)
+    stated = record.get("gates_passed")
+    if stated is not None and bool(stated) != all_passed(gates):
+        raise ValueError(f"gates_passed is {stated!r}, but its gates say otherwise")
+    return gates
 
 
 # --- run.json ------------------------------------------------------------------------------
@@ -298,7 +304,7 @@ class EvaluationRecord:
                 raise ValueError("deltas and fairness must be objects")
             return cls(
                 model=str(raw["model"]), run_key=str(raw["run_key"]), task=str(raw["task"]),
-                metrics=_metrics(raw.get("metrics")), gates=_gates(raw.get("gates"), version),
+                metrics=_metrics(raw.get("metrics")), gates=_gates(raw, version),
                 listed_metrics=tuple(str(m) for m in raw.get("listed_metrics") or ()),
                 champion=ChampionRecord.from_dict(champion) if champion else None,
                 bootstrap=Bootstrap.from_dict(bootstrap) if bootstrap else None,
@@ -494,7 +500,7 @@ class DriftRecord:
                 share_of_drifted_columns=float(raw["share_of_drifted_columns"]),
                 dataset_drift=bool(raw["dataset_drift"]),
                 drift_share=float(raw["drift_share"]),
-                gates=_gates(raw.get("gates"), version),
+                gates=_gates(raw, version),
                 target=ColumnDrift.from_dict(target) if target else None,
                 prediction=ColumnDrift.from_dict(prediction) if prediction else None,
                 checks=ChecksRecord.from_dict(checks) if checks else None,
