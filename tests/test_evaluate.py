@@ -149,7 +149,7 @@ def test_drift_gate_reads_drift_json_of_the_same_run(bc_repo: Path, gml) -> None
 def test_check_gates_are_judged_from_the_drift_run(make_repo) -> None:
     """The defect: evaluate looked for the checks under drift.json's ``checks.checks`` (a
     count), found no list, and always skipped check gates as "evaluated by drift"."""
-    from gitops_ml.drift.command import drift_model
+    from gitops_ml.api import drift_model
 
     train_df, test_df = groups(600), groups(200, seed=1)
     test_df.loc[:9, "contract"] = "weekly"  # unseen in training: a new category

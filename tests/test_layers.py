@@ -24,8 +24,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "version", "util", "ci"),
     ("project",),
     ("data",),
-    ("runs", "registry"),
+    # below runs/: evaluation.json and drift.json (runs.records) hold gate results
     ("gates",),
+    ("runs", "registry"),
     ("train",),
     ("evaluate", "drift"),
     ("promote",),
