@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 CONFIG = "models: models/*/model.yaml\n"
 
 CSV = "tenure,charges,contract,gender,churned\n" + "".join(
@@ -33,3 +36,24 @@ def files(*names: str) -> dict[str, str]:
     for name in names or ("churn",):
         out[f"models/{name}/model.yaml"] = spec(name)
     return out
+
+
+def committed_repo(repo: Path, files: dict[str, str], *, origin: Path | None = None) -> Path:
+    """A git repository at ``repo`` holding ``files`` in one commit on ``main``; with
+    ``origin``, a bare repository there as its ``origin`` with ``main`` pushed."""
+    def git(cwd: Path, *args: str) -> None:
+        subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True)
+
+    repo.mkdir(parents=True, exist_ok=True)
+    git(repo, "init", "-q", "-b", "main")
+    for rel, text in files.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    if origin is not None:
+        git(origin.parent, "init", "-q", "--bare", str(origin))
+        git(repo, "remote", "add", "origin", str(origin))
+        git(repo, "push", "-q", "origin", "main")
+    return repo

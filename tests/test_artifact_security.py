@@ -150,16 +150,8 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    for rel, text in {**projects.files("churn"), ".gitignore": ".gitops-ml/\n"}.items():
-        p = repo / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "initial")
-    return repo
+    return projects.committed_repo(
+        tmp_path / "repo", {**projects.files("churn"), ".gitignore": ".gitops-ml/\n"})
 
 
 def test_the_old_prefix_rule_would_have_run_each_payload(tmp_path: Path) -> None:

@@ -21,22 +21,9 @@ BROKEN = projects.spec("broken").replace("estimator:", "estimater:")
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
     files = {**projects.files("churn"), "models/broken/model.yaml": BROKEN,
              ".gitignore": ".gitops-ml/\n"}
-    for rel, text in files.items():
-        path = repo / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(repo, "remote", "add", "origin", str(bare))
-    git(repo, "push", "-q", "origin", "main")
-    return repo
+    return projects.committed_repo(tmp_path / "repo", files, origin=tmp_path / "origin.git")
 
 
 def test_a_broken_sibling_spec_does_not_stop_the_good_model(project: Path, gml) -> None:

@@ -51,20 +51,9 @@ def train_and_evaluate(repo: Path, model: str = "churn", passed: bool = True) ->
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    for rel, text in {**projects.files("churn"), ".gitignore": ".gitops-ml/\n"}.items():
-        p = repo / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(repo, "remote", "add", "origin", str(bare))
-    git(repo, "push", "-q", "origin", "main")
-    return repo
+    return projects.committed_repo(
+        tmp_path / "repo", {**projects.files("churn"), ".gitignore": ".gitops-ml/\n"},
+        origin=tmp_path / "origin.git")
 
 
 def test_promote_registers_the_evaluated_artifact(project: Path, tmp_path: Path):

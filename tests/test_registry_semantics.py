@@ -428,16 +428,8 @@ def _train_and_evaluate(repo: Path) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    repo = tmp_path / "project"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    for rel, text in {**projects.files("churn"), ".gitignore": ".gitops-ml/\n"}.items():
-        p = repo / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-    return repo
+    return projects.committed_repo(
+        tmp_path / "project", {**projects.files("churn"), ".gitignore": ".gitops-ml/\n"})
 
 
 def test_cli_promote_force_after_deregistering(project: Path, gml):

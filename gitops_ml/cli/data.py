@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gitops_ml.cli._app import common_options, emit, state
 from gitops_ml.errors import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from gitops_ml import ItemResult, Progress, Reporter
@@ -96,47 +98,46 @@ def add(file: str, to: str | None, pointer: str | None, fmt: str | None) -> None
                  f"({_human(result.size)}, {result.format}){pushed}")
 
 
+def _pointer_selection(fn: F) -> F:
+    """POINTERS and --model: which pointers a data command works on (default: all)."""
+    fn = click.option("--model", metavar="NAME", help="Only the pointers of this model.")(fn)
+    return click.argument("pointers", nargs=-1)(fn)
+
+
+def _transfer_text(result: Any, counted: tuple[tuple[str, str], ...]) -> str:
+    """The item lines, then one line counting items by status (push and pull)."""
+    lines = _item_lines(result.items)
+    lines.append(", ".join(f"{result.count(status)} {label}" for status, label in counted))
+    return "\n".join(lines)
+
+
 @data.command()
-@click.argument("pointers", nargs=-1)
-@click.option("--model", metavar="NAME", help="Only the pointers of this model.")
+@_pointer_selection
 @common_options
 def push(pointers: tuple[str, ...], model: str | None) -> None:
     """Upload local data to the URIs of POINTERs (default: every model's pointers)."""
     from gitops_ml import data_push
 
     result = data_push(state().repo, pointers, model=model, reporter=_reporter())
-
-    def text() -> str:
-        lines = _item_lines(result.items)
-        lines.append(f"{result.count('pushed')} pushed, {result.count('present')} already "
-                     f"there, {result.count('local')} in the repository")
-        return "\n".join(lines)
-
-    emit(result, text)
+    emit(result, lambda: _transfer_text(result, (
+        ("pushed", "pushed"), ("present", "already there"), ("local", "in the repository"))))
 
 
 @data.command()
-@click.argument("pointers", nargs=-1)
-@click.option("--model", metavar="NAME", help="Only the pointers of this model.")
+@_pointer_selection
 @common_options
 def pull(pointers: tuple[str, ...], model: str | None) -> None:
     """Fetch the data of POINTERs into the cache, verified (default: every model's)."""
     from gitops_ml import data_pull
 
     result = data_pull(state().repo, pointers, model=model, reporter=_reporter())
-
-    def text() -> str:
-        lines = _item_lines(result.items)
-        lines.append(f"{result.count('downloaded')} downloaded, {result.count('cached')} "
-                     f"already cached, {result.count('local')} in the repository")
-        return "\n".join(lines)
-
-    emit(result, text)
+    emit(result, lambda: _transfer_text(result, (
+        ("downloaded", "downloaded"), ("cached", "already cached"),
+        ("local", "in the repository"))))
 
 
 @data.command()
-@click.argument("pointers", nargs=-1)
-@click.option("--model", metavar="NAME", help="Only the pointers of this model.")
+@_pointer_selection
 @common_options
 def verify(pointers: tuple[str, ...], model: str | None) -> None:
     """Re-hash the local data of POINTERs and report mismatches (default: every model's)."""
