@@ -370,7 +370,8 @@ def _merge(runner: Runner, repo: Path, model: str, output: Path,
         files["model card"] = str(output / "model_card.md")
         return f"{result.model} {result.version}: written to {output / 'model_card.md'}"
 
-    runner.step(phase, "model card", f"gitops-ml registry show {model}#production", card)
+    runner.step(phase, "model card",
+                f"gitops-ml registry card {model}#production > model_card.md", card)
 
     def history() -> str:
         result = api.model_history(repo, model)

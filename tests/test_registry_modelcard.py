@@ -45,9 +45,10 @@ def test_every_section_comes_from_the_records():
     assert text.startswith("# Model card: churn v0.2.0\n")
     assert "Predicts churn in the next 30 days." in text  # intended use
     assert "| train | `data/train.csv` | `aaaaaaaaaaaaaaaa` | 800 |" in text  # data
-    assert "| roc_auc | 0.8123 | 0.0123 | [-0.0021, 0.0302] |" in text  # metrics + CI
+    assert "| roc_auc | 0.8123 | +0.0123 | -0.0021 to +0.0302 |" in text  # metrics + CI
     assert "95% CI of the difference" in text and "champion v0.1.0" in text
     assert "| demographic_parity_difference <= 0.1 | 0.15 | 0.1 | **failed** |" in text
+    assert "| roc_auc >= 0.8 | 0.8123 | 0.8 | passed |" in text
     assert "Promoted with `--force`" in text
     assert "### gender" in text and "| f | 104 | 0.31 | 0.8 | 0.1 |" in text  # bias slices
     assert "1 of 3 columns drifted" in text

@@ -1,4 +1,4 @@
-"""Registry commands: promote, registry list/show/history, rollback, deprecate, lineage,
+"""Registry commands: promote, registry list/show/card/history, rollback, deprecate, lineage,
 reproduce. Each parses its arguments, calls one core function and renders the result."""
 
 from __future__ import annotations
@@ -181,6 +181,17 @@ def show_cmd(ref: str) -> None:
         return "\n".join(lines)
 
     emit(result, text)
+
+
+@registry.command("card")
+@click.argument("ref", metavar="MODEL[@VERSION|#STAGE]")
+@common_options
+def card_cmd(ref: str) -> None:
+    """Print the model card (Markdown) stored with a version (MODEL alone: the latest)."""
+    from gitops_ml import model_card
+
+    result = model_card(state().repo, ref)
+    emit(result, lambda: result.text.rstrip("\n"))
 
 
 @registry.command("history")
