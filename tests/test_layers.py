@@ -39,9 +39,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 # What cli/ may import of gitops_ml: the public API (the package), the error tree, itself, the
-# GitHub adapter, and the record type results are made of (to turn them into JSON).
+# GitHub adapter, the record type results are made of (to turn them into JSON), and the one
+# number formatter (so the terminal writes numbers as the report and the card do).
 CLI_ALLOWED = ("gitops_ml", "gitops_ml.errors", "gitops_ml.cli", "gitops_ml.github",
-               "gitops_ml.util.frozen")
+               "gitops_ml.util.frozen", "gitops_ml.util.numbers")
 
 
 def module_files(package: Path = PACKAGE) -> dict[str, Path]:

@@ -9,6 +9,7 @@ import click
 
 from gitops_ml.cli._app import common_options, emit, state
 from gitops_ml.errors import ExitCode, GatesFailed
+from gitops_ml.util.numbers import number
 
 if TYPE_CHECKING:
     from gitops_ml import EvaluationResult, TrainResult
@@ -47,13 +48,9 @@ def train_text(result: TrainResult) -> str:
 
 
 def _fmt(v: Any, signed: bool = False) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int | float):
-        return f"{v:+.4f}" if signed else f"{v:.4f}"
-    return str(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)  # metric columns line up: 5 is 5.0000
+    return number(v, fixed=True, signed=signed, missing="-")
 
 
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:

@@ -20,6 +20,7 @@ from gitops_ml.errors import ConfigError, DataCheckError, Location, OutputError,
 from gitops_ml.gates import GateResult
 from gitops_ml.project.spec import ModelSpec, ProjectConfig
 from gitops_ml.runs.records import DRIFT_FILE, ColumnDrift, DataRef
+from gitops_ml.util.numbers import number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -263,9 +264,7 @@ def monitor(config: ProjectConfig, spec: ModelSpec, *, current: Any, reference: 
 # --- rendering -----------------------------------------------------------------------------
 
 def _fmt(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.4g}"
+    return number(value)
 
 
 def _row(col: ColumnDrift) -> str:

@@ -28,6 +28,7 @@ from gitops_ml.runs.records import (
 )
 from gitops_ml.util.frozen import replace
 from gitops_ml.util.git import git_out, run_git
+from gitops_ml.util.numbers import number
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,7 @@ def lineage(repo: str | Path, ref: str) -> Lineage:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "-" if value is None else str(value)
+    return number(value, missing="-")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_ml.evaluate.fairness import table as fairness_table
+from gitops_ml.util.numbers import number
 
 TEMPLATE = "model_card.md.j2"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -34,10 +35,8 @@ def _text(value: Any) -> str:
     boolean (never ``None``, ``True`` or a Python repr)."""
     if value is None or value == "":
         return NONE
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    if isinstance(value, bool | float):
+        return number(value)
     if isinstance(value, dict):
         return ", ".join(f"{k} {_text(v)}" for k, v in value.items()) or NONE
     if isinstance(value, list | tuple):
@@ -50,7 +49,7 @@ def _signed(value: Any) -> str:
     value = _num(value)
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return _text(value)
-    return f"{value:+g}"
+    return number(value, signed=True)
 
 
 def bounds_text(threshold: Any) -> str:

@@ -37,6 +37,7 @@ from gitops_ml.runs.records import (
     RunRecord,
     run_gates,
 )
+from gitops_ml.util.numbers import number
 from gitops_ml.version import __version__
 
 if TYPE_CHECKING:
@@ -106,19 +107,9 @@ def fmt_num(value: object, digits: int = 4, *, html: bool = False) -> str:
     else is text: Markdown-escaped (``html=True``: left to the HTML autoescape)."""
     if type(value) is float and 1e-3 <= abs(value) < 1e6:  # the common case, first
         return f"{value:.{digits}f}"
-    if value is None or isinstance(value, bool):
-        return "—" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if not isinstance(value, float):
-        return str(value)[:CELL_CHARS] if html else md_escape(value, CELL_CHARS)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if value == 0 or 1e-3 <= abs(value) < 1e6:
-        return f"{value:.{digits}f}"
-    return f"{value:.{max(digits - 2, 1)}e}"
+    if value is None or isinstance(value, int | float):
+        return number(value, digits=digits, fixed=True)
+    return str(value)[:CELL_CHARS] if html else md_escape(value, CELL_CHARS)
 
 
 _BOUNDS = (("min", "≥"), ("max", "≤"), ("max_drop", "drop ≤"), ("min_gain", "gain ≥"))
@@ -137,8 +128,8 @@ def fmt_threshold(value: object, *, html: bool = False) -> str:
 
 
 def fmt_signed(value: object, digits: int = 4, *, html: bool = False) -> str:
-    if isinstance(value, float) and not math.isnan(value) and value > 0:
-        return "+" + fmt_num(value, digits, html=html)
+    if isinstance(value, float):
+        return number(value, digits=digits, fixed=True, signed=True)
     return fmt_num(value, digits, html=html)
 
 
