@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import projects
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,17 +42,7 @@ def make_repo(tmp_path: Path) -> Iterator:
     """Build a git repo from a ``{relative path: text}`` mapping and commit it."""
 
     def _make(files: dict[str, str], name: str = "repo", commit: bool = True) -> Path:
-        repo = tmp_path / name
-        repo.mkdir(parents=True, exist_ok=True)
-        git(repo, "init", "-q", "-b", "main")
-        for rel, text in files.items():
-            path = repo / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        if commit:
-            git(repo, "add", "-A")
-            git(repo, "commit", "-q", "-m", "initial")
-        return repo
+        return projects.committed_repo(tmp_path / name, files, commit=commit)
 
     yield _make
 

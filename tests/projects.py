@@ -38,9 +38,11 @@ def files(*names: str) -> dict[str, str]:
     return out
 
 
-def committed_repo(repo: Path, files: dict[str, str], *, origin: Path | None = None) -> Path:
-    """A git repository at ``repo`` holding ``files`` in one commit on ``main``; with
-    ``origin``, a bare repository there as its ``origin`` with ``main`` pushed."""
+def committed_repo(repo: Path, files: dict[str, str], *, origin: Path | None = None,
+                   commit: bool = True) -> Path:
+    """A git repository at ``repo`` holding ``files`` in one commit on ``main`` (or, without
+    ``commit``, written but not committed); with ``origin``, a bare repository there as its
+    ``origin`` with ``main`` pushed."""
     def git(cwd: Path, *args: str) -> None:
         subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True)
 
@@ -50,6 +52,8 @@ def committed_repo(repo: Path, files: dict[str, str], *, origin: Path | None = N
         path = repo / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    if not commit:
+        return repo
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")
     if origin is not None:

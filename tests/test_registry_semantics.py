@@ -21,6 +21,7 @@ from gitops_ml.registry.tags import model_name, semver_key, tag_name
 from gitops_ml.registry.verbs import confirm_stage, deprecate, register, rollback
 from gitops_ml.registry.writes import Identity, NewTag, create_tags
 from tests import projects
+from tests.test_registry import commit, git
 
 ROOT = Path(__file__).resolve().parents[1]
 _VENV_BIN = Path(sys.executable).parent
@@ -31,14 +32,6 @@ WHO = Identity("t", "t@example.com")
 FUTURE = 1_900_000_000  # 2030-03-17
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def commit(repo: Path, msg: str = "c") -> str:
-    git(repo, "commit", "-q", "--allow-empty", "-m", msg)
-    return git(repo, "rev-parse", "HEAD")
 
 
 def manifest(sha: str, **extra: object) -> dict:
