@@ -48,7 +48,7 @@ def test_comment_has_every_section_and_the_verdict() -> None:
                     "### Drift: 3 of 6 columns drifted", "### Data checks", "### Training",
                     "<summary>Lineage</summary>"):
         assert heading in md
-    assert "| roc_auc | 0.8912 | 0.9054 | -0.0142 | [-0.0242, -0.0042] |" in md
+    assert "| roc_auc | 0.8912 | 0.9054 | -0.0142 🔴 worse | [-0.0242, -0.0042] |" in md
     assert "Trained HistGradientBoostingClassifier in 3.21 s" in md
     assert "```mermaid\n%%{init: " in md and "\nxychart-beta\n" in md
     assert fx.RUN_KEY in md and "1111111111111111" in md  # lineage: run key, data hash
@@ -342,3 +342,18 @@ def test_drift_verdict_replaces_evaluates_skip_of_the_same_gate() -> None:
     assert "## ✅ churn: the gate passed" in md
     fx.set_gates(dr, [fx.gate(*gate, 0.7, {"max": 0.5}, "fail")])
     assert "## ❌ churn: 1 of 1 gate failed" in rep.render_markdown(inputs(evaluation=ev, drift=dr))
+
+
+def test_every_delta_says_better_or_worse_from_the_metrics_sense() -> None:
+    """log_loss 0.019 -> 0.173 was shown as "+0.1536" with no better or worse."""
+    ev = fx.sample_evaluation()
+    ev["metrics"]["log_loss"] = 0.1726
+    ev["champion"]["metrics"]["log_loss"] = 0.019
+    ev["deltas"]["log_loss"] = {"delta": 0.1536, "ci_low": 0.12, "ci_high": 0.19, "n_boot": 1000}
+    ev["deltas"]["f1"] = {"delta": 0.0113, "ci_low": -0.002, "ci_high": 0.024, "n_boot": 1000}
+    md = rep.render_markdown(inputs(evaluation=ev))
+    assert "| log_loss | 0.1726 | 0.0190 | +0.1536 🔴 worse | [+0.1200, +0.1900] |" in md
+    assert "| f1 | 0.6134 | 0.6021 | +0.0113 better (CI spans 0) |" in md
+    assert rep.direction("rmse", -0.5, -0.7, -0.3) == "🟢 better"
+    assert rep.direction("roc_auc", 0.0) == "no change" and rep.direction("mae", None) is None
+    assert "🔴 worse" in rep.render_html(inputs(evaluation=ev))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_ml.errors import DataError, OutputError, RunNotFoundError, UsageError
 from gitops_ml.gates import GateResult, outcome
+from gitops_ml.project.spec import LOWER_IS_BETTER
 from gitops_ml.runs.records import (
     DRIFT_FILE,
     EVALUATION_FILE,
@@ -125,6 +126,21 @@ def fmt_threshold(value: object, *, html: bool = False) -> str:
         if parts:
             return " ".join(parts)
     return fmt_num(value, html=html)
+
+
+def direction(metric: str, delta: float | None, ci_low: float | None = None,
+              ci_high: float | None = None) -> str | None:
+    """Whether a delta (this PR − the champion) is better or worse, from the metric's sense
+    (``log_loss`` +0.15 is worse), and whether its interval excludes no change."""
+    if delta is None or (isinstance(delta, float) and math.isnan(delta)):
+        return None
+    if delta == 0:
+        return "no change"
+    gain = -delta if metric in LOWER_IS_BETTER else delta
+    word = "better" if gain > 0 else "worse"
+    if ci_low is not None and ci_high is not None and ci_low <= 0 <= ci_high:
+        return f"{word} (CI spans 0)"
+    return ("🟢 " if gain > 0 else "🔴 ") + word
 
 
 def fmt_signed(value: object, digits: int = 4, *, html: bool = False) -> str:
@@ -344,7 +360,10 @@ def build_view(inputs: ReportInputs, *, top_k: int | None = TOP_K,
             d = ev.deltas.get(name)
             rows.append({"name": name, "value": value, "champion": champ_metrics.get(name),
                          "delta": d.delta if d else None, "ci_low": d.ci_low if d else None,
-                         "ci_high": d.ci_high if d else None, "n_boot": d.n_boot if d else None})
+                         "ci_high": d.ci_high if d else None, "n_boot": d.n_boot if d else None,
+                         "direction": direction(name, d.delta if d else None,
+                                                d.ci_low if d else None,
+                                                d.ci_high if d else None)})
         view["metrics"] = _top(rows, None if top_k is None else max(top_k, 12))
         view["champion"] = champion
         view["task"] = view["task"] or ev.task
