@@ -32,9 +32,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gitops_ml.errors import ConfigError, DataCheckError
-from gitops_ml.gates import GateResult, all_passed
+from gitops_ml.gates import GateResult
 from gitops_ml.project.spec import DRIFT_METHOD_KINDS, drift_method_mismatch
-from gitops_ml.runs.records import ChecksRecord, ColumnDrift, DataRef, DriftRecord
+from gitops_ml.runs.records import (
+    ChecksRecord,
+    ColumnDrift,
+    ColumnVerdicts,
+    DataRef,
+    DriftRecord,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +100,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 # --- results -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class DriftResult:
+class DriftResult(ColumnVerdicts):
     """Column verdicts, the dataset verdict, and target and prediction drift."""
 
     reference: DataRef
@@ -111,16 +117,6 @@ class DriftResult:
     gates: tuple[GateResult, ...] = ()  # filled by the command that judges them
 
     @property
-    def tested_columns(self) -> tuple[ColumnDrift, ...]:
-        """The columns a test ran on: the ones the share counts and Evidently's page shows
-        (a column with no values on one side is a failed data check, not drift)."""
-        return tuple(c for c in self.columns if c.tested)
-
-    @property
-    def number_of_drifted_columns(self) -> int:
-        return sum(1 for c in self.columns if c.drifted)
-
-    @property
     def share_of_drifted_columns(self) -> float:
         tested = len(self.tested_columns)
         return self.number_of_drifted_columns / tested if tested else 0.0
@@ -128,14 +124,6 @@ class DriftResult:
     @property
     def dataset_drift(self) -> bool:
         return bool(self.tested_columns) and self.share_of_drifted_columns >= self.drift_share
-
-    @property
-    def drifted_columns(self) -> tuple[str, ...]:
-        return tuple(c.column for c in self.columns if c.drifted)
-
-    @property
-    def gates_passed(self) -> bool:
-        return all_passed(self.gates)
 
     def column(self, name: str) -> ColumnDrift:
         for col in self.columns:

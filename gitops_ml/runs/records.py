@@ -424,8 +424,34 @@ class ChecksRecord:
                    None if ref is None else int(ref), None if cur is None else int(cur))
 
 
+class ColumnVerdicts:
+    """What follows from a drift run's column verdicts and gates, for the engine's result and
+    the record alike (both hold ``columns`` and ``gates``)."""
+
+    columns: tuple[ColumnDrift, ...]
+    gates: tuple[GateResult, ...]
+
+    @property
+    def tested_columns(self) -> tuple[ColumnDrift, ...]:
+        """The columns a test ran on: the ones the share counts and Evidently's page shows
+        (a column with no values on one side is a failed data check, not drift)."""
+        return tuple(c for c in self.columns if c.tested)
+
+    @property
+    def number_of_drifted_columns(self) -> int:
+        return sum(1 for c in self.columns if c.drifted)
+
+    @property
+    def drifted_columns(self) -> tuple[str, ...]:
+        return tuple(c.column for c in self.columns if c.drifted)
+
+    @property
+    def gates_passed(self) -> bool:
+        return all_passed(self.gates)
+
+
 @dataclass(frozen=True)
-class DriftRecord:
+class DriftRecord(ColumnVerdicts):
     """What ``drift.json`` holds. The drift engine's :class:`DriftResult` writes it
     (``to_record``); evaluate, report, promote and lineage read it."""
 
@@ -444,23 +470,6 @@ class DriftRecord:
     sampled_rows: int | None = None
     warnings: tuple[str, ...] = ()
     schema_version: int = DRIFT_SCHEMA_VERSION
-
-    @property
-    def tested_columns(self) -> tuple[ColumnDrift, ...]:
-        """The columns a test ran on (the ones the share counts)."""
-        return tuple(c for c in self.columns if c.tested)
-
-    @property
-    def number_of_drifted_columns(self) -> int:
-        return sum(1 for c in self.columns if c.drifted)
-
-    @property
-    def drifted_columns(self) -> tuple[str, ...]:
-        return tuple(c.column for c in self.columns if c.drifted)
-
-    @property
-    def gates_passed(self) -> bool:
-        return all_passed(self.gates)
 
     def to_dict(self) -> dict[str, Any]:
         return {
